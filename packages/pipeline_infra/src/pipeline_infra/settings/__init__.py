@@ -1,0 +1,40 @@
+"""Settings of every environment, loaded from shared_config/ and validated."""
+
+from __future__ import annotations
+
+from pipeline_infra.settings.loader import CONFIG_DIR_ENV, deep_merge, find_config_dir, load_settings
+from pipeline_infra.settings.models import (
+    ApprovedDifference,
+    ApprovedDifferences,
+    BillingSettings,
+    EnvironmentSettings,
+    FunctionSettings,
+    FunctionsSettings,
+    NotificationSettings,
+    ProjectSettings,
+    ReplicationSettings,
+    Settings,
+    StorageSettings,
+    Subscription,
+    TableSettings,
+)
+
+__all__ = [
+    "CONFIG_DIR_ENV",
+    "ApprovedDifference",
+    "ApprovedDifferences",
+    "BillingSettings",
+    "EnvironmentSettings",
+    "FunctionSettings",
+    "FunctionsSettings",
+    "NotificationSettings",
+    "ProjectSettings",
+    "ReplicationSettings",
+    "Settings",
+    "StorageSettings",
+    "Subscription",
+    "TableSettings",
+    "deep_merge",
+    "find_config_dir",
+    "load_settings",
+]
