@@ -1,0 +1,3 @@
+from pipeline_infra.cli import main
+
+raise SystemExit(main())

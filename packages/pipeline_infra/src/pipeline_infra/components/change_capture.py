@@ -1,0 +1,164 @@
+"""Capture of prod changes: S3 object events and config-table stream records (via an EventBridge Pipe),
+routed by rules that match the source environment only, to the replicator with retries and a DLQ."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+import pulumi_aws as aws
+
+from pipeline_infra.components.targets import invoke_permission, retry_policy
+from pipeline_infra.policies import documents
+
+if TYPE_CHECKING:
+    from pipeline_infra.naming import Names
+    from pipeline_infra.settings import ReplicationSettings
+
+CONFIG_CHANGE_SOURCE = "pipeline-infra.config-table"
+CONFIG_CHANGE_DETAIL_TYPE = "Config Item Changed"
+
+
+def object_change_pattern(bucket_name: str, prefixes: list[str]) -> dict[str, Any]:
+    """S3 object created/deleted in the source bucket under the replicated prefixes, and nothing else."""
+    return {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created", "Object Deleted"],
+        "detail": {"bucket": {"name": [bucket_name]}, "object": {"key": [{"prefix": p} for p in prefixes]}},
+    }
+
+
+def config_change_pattern(table_arn: str) -> dict[str, Any]:
+    """Stream records of the source config table, as the Pipe puts them on the replication bus."""
+    return {
+        "source": [CONFIG_CHANGE_SOURCE],
+        "detail-type": [CONFIG_CHANGE_DETAIL_TYPE],
+        "detail": {"eventSourceARN": [{"prefix": f"{table_arn}/stream/"}]},
+    }
+
+
+@dataclass
+class ChangeCaptureArgs:
+    names: Names
+    replication: ReplicationSettings
+    bucket_name: pulumi.Input[str]
+    config_table_arn: pulumi.Input[str]
+    config_stream_arn: pulumi.Input[str]
+    replicator_function_name: pulumi.Input[str]
+    replicator_function_arn: pulumi.Input[str]
+    dlq_arn: pulumi.Input[str]
+    dlq_url: pulumi.Input[str]
+
+
+class ChangeCapture(pulumi.ComponentResource):
+    bus_name: pulumi.Output[str]
+    bus_arn: pulumi.Output[str]
+    pipe_arn: pulumi.Output[str]
+    object_rule_arn: pulumi.Output[str]
+    config_rule_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ChangeCaptureArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("pipeline-infra:replication:ChangeCapture", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.bus = aws.cloudwatch.EventBus(f"{name}-bus", name=args.names.resource("bus", "replication"), opts=child)
+        self._create_pipe(name, args, child)
+        self.object_rule = self._rule(
+            name, "s3-changes", args, child,
+            pattern=pulumi.Output.from_input(args.bucket_name).apply(
+                lambda b: json.dumps(object_change_pattern(b, args.replication.prefixes))
+            ),
+            bus=None,
+        )
+        self.config_rule = self._rule(
+            name, "config-changes", args, child,
+            pattern=pulumi.Output.from_input(args.config_table_arn).apply(lambda a: json.dumps(config_change_pattern(a))),
+            bus=self.bus.name,
+        )
+        aws.sqs.QueuePolicy(
+            f"{name}-dlq-policy",
+            queue_url=args.dlq_url,
+            policy=pulumi.Output.all(args.dlq_arn, self.object_rule.arn, self.config_rule.arn).apply(
+                lambda a: json.dumps(documents.dead_letter_queue(a[0], [a[1], a[2]]))
+            ),
+            opts=child,
+        )
+        self.bus_name = self.bus.name
+        self.bus_arn = self.bus.arn
+        self.pipe_arn = self.pipe.arn
+        self.object_rule_arn = self.object_rule.arn
+        self.config_rule_arn = self.config_rule.arn
+        self.register_outputs(
+            {
+                "bus_name": self.bus_name,
+                "bus_arn": self.bus_arn,
+                "pipe_arn": self.pipe_arn,
+                "object_rule_arn": self.object_rule_arn,
+                "config_rule_arn": self.config_rule_arn,
+            }
+        )
+
+    def _create_pipe(self, name: str, args: ChangeCaptureArgs, child: pulumi.ResourceOptions) -> None:
+        role = aws.iam.Role(
+            f"{name}-pipe-role",
+            name=args.names.role("config-pipe"),
+            assume_role_policy=json.dumps(documents.service_trust("pipes.amazonaws.com")),
+            opts=child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-pipe-policy",
+            name="config-pipe",
+            role=role.id,
+            policy=pulumi.Output.all(args.config_stream_arn, self.bus.arn).apply(
+                lambda a: json.dumps(documents.config_pipe(a[0], a[1]))
+            ),
+            opts=child,
+        )
+        self.pipe = aws.pipes.Pipe(
+            f"{name}-pipe",
+            name=args.names.resource("pipe", "config-stream"),
+            role_arn=role.arn,
+            source=args.config_stream_arn,
+            source_parameters=aws.pipes.PipeSourceParametersArgs(
+                dynamodb_stream_parameters=aws.pipes.PipeSourceParametersDynamodbStreamParametersArgs(
+                    starting_position="LATEST", batch_size=1, maximum_retry_attempts=10
+                )
+            ),
+            target=self.bus.arn,
+            target_parameters=aws.pipes.PipeTargetParametersArgs(
+                eventbridge_event_bus_parameters=aws.pipes.PipeTargetParametersEventbridgeEventBusParametersArgs(
+                    source=CONFIG_CHANGE_SOURCE, detail_type=CONFIG_CHANGE_DETAIL_TYPE
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+
+    def _rule(
+        self,
+        name: str,
+        purpose: str,
+        args: ChangeCaptureArgs,
+        child: pulumi.ResourceOptions,
+        pattern: pulumi.Output[str],
+        bus: pulumi.Input[str] | None,
+    ) -> aws.cloudwatch.EventRule:
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-{purpose}",
+            name=args.names.rule(purpose),
+            event_bus_name=bus,
+            event_pattern=pattern,
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-{purpose}-target",
+            rule=rule.name,
+            event_bus_name=bus,
+            target_id="replicator",
+            arn=args.replicator_function_arn,
+            retry_policy=retry_policy(args.replication.rule_retry_attempts, args.replication.rule_maximum_event_age_seconds),
+            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=args.dlq_arn),
+            opts=child,
+        )
+        invoke_permission(f"{name}-{purpose}-invoke", args.replicator_function_name, rule.arn, child)
+        return rule

@@ -1,0 +1,59 @@
+"""An encrypted SQS queue, optionally with its own dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass
+class MessageQueueArgs:
+    queue_name: str
+    retention_seconds: int
+    visibility_timeout_seconds: int = 30
+    dead_letter_queue_name: str | None = None
+    max_receive_count: int = 3
+
+
+class MessageQueue(pulumi.ComponentResource):
+    queue_url: pulumi.Output[str]
+    queue_arn: pulumi.Output[str]
+    dead_letter_queue_url: pulumi.Output[str] | None
+    dead_letter_queue_arn: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: MessageQueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("pipeline-infra:notifications:MessageQueue", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        dead_letters = None
+        if args.dead_letter_queue_name:
+            dead_letters = aws.sqs.Queue(
+                f"{name}-dlq",
+                name=args.dead_letter_queue_name,
+                message_retention_seconds=args.retention_seconds,
+                sqs_managed_sse_enabled=True,
+                opts=child,
+            )
+        self.queue = aws.sqs.Queue(
+            f"{name}-queue",
+            name=args.queue_name,
+            message_retention_seconds=args.retention_seconds,
+            visibility_timeout_seconds=args.visibility_timeout_seconds,
+            sqs_managed_sse_enabled=True,
+            redrive_policy=dead_letters.arn.apply(
+                lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": args.max_receive_count})
+            )
+            if dead_letters
+            else None,
+            opts=child,
+        )
+        self.queue_url = self.queue.url
+        self.queue_arn = self.queue.arn
+        self.dead_letter_queue_url = dead_letters.url if dead_letters else None
+        self.dead_letter_queue_arn = dead_letters.arn if dead_letters else None
+        outputs: dict[str, pulumi.Output[str]] = {"queue_url": self.queue_url, "queue_arn": self.queue_arn}
+        if dead_letters:
+            outputs.update({"dead_letter_queue_url": dead_letters.url, "dead_letter_queue_arn": dead_letters.arn})
+        self.register_outputs(outputs)

@@ -1,0 +1,185 @@
+"""The replicator Lambda: idempotency table, least-privilege role, async retries and an on-failure DLQ."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+import pulumi_aws as aws
+
+from pipeline_infra.components.pipeline_function import PipelineFunction, PipelineFunctionArgs
+from pipeline_infra.components.pipeline_table import PipelineTable, PipelineTableArgs
+from pipeline_infra.policies import documents
+
+if TYPE_CHECKING:
+    from pipeline_infra.naming import Names
+    from pipeline_infra.settings import EnvironmentSettings
+
+REPLICATOR_HANDLER = "pipeline_functions.replicator.handler.lambda_handler"
+
+
+@dataclass
+class ReplicationTarget:
+    """One lower environment, from its storage stack's outputs."""
+
+    environment: str
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    config_table_name: pulumi.Input[str]
+    writer_role_arn: pulumi.Input[str]
+    region: str
+    account_id: str
+    name_token: str
+    overlay: dict[str, Any] = field(default_factory=dict)
+
+
+def targets_document(
+    source_bucket: str, source_token: str, source_account: str, source_region: str, targets: list[dict[str, Any]]
+) -> str:
+    """REPLICATION_TARGETS: per target, where to write and which prod identifiers become which (longest first)."""
+    described = []
+    for target in targets:
+        replacements = [[source_bucket, target["bucket"]], [source_token, target["name_token"]]]
+        if target["account_id"] != source_account:
+            replacements.append([source_account, target["account_id"]])
+        if target["region"] != source_region:
+            replacements.append([source_region, target["region"]])
+        described.append(
+            {
+                "environment": target["environment"],
+                "bucket": target["bucket"],
+                "config_table": target["config_table"],
+                "writer_role_arn": target["writer_role_arn"],
+                "region": target["region"],
+                "replacements": sorted(replacements, key=lambda pair: -len(pair[0])),
+                "overlay": target["overlay"],
+            }
+        )
+    return json.dumps(described, separators=(",", ":"), sort_keys=True)
+
+
+@dataclass
+class ReplicatorArgs:
+    env: EnvironmentSettings
+    names: Names
+    code_path: str
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    config_table_name: pulumi.Input[str]
+    config_table_arn: pulumi.Input[str]
+    success_topic_arn: pulumi.Input[str]
+    failure_topic_arn: pulumi.Input[str]
+    dlq_arn: pulumi.Input[str]
+    targets: list[ReplicationTarget]
+
+
+class Replicator(pulumi.ComponentResource):
+    function_name: pulumi.Output[str]
+    function_arn: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+    idempotency_table_name: pulumi.Output[str]
+    targets_json: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ReplicatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("pipeline-infra:replication:Replicator", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        replication = args.env.replication
+        self.idempotency = PipelineTable(
+            f"{name}-idempotency",
+            PipelineTableArgs(
+                table_name=args.names.idempotency_table,
+                hash_key="id",
+                billing=args.env.storage.config_table.billing,
+                ttl_attribute="expiration",
+            ),
+            opts=child,
+        )
+        self.targets_json = self._targets_json(args)
+        writer_arns = [t.writer_role_arn for t in args.targets]
+        self.function = PipelineFunction(
+            f"{name}-function",
+            PipelineFunctionArgs(
+                function_name=args.names.function("replicator"),
+                role_name=args.names.role("replicator"),
+                handler=REPLICATOR_HANDLER,
+                code_path=args.code_path,
+                function=args.env.functions.replicator,
+                common=args.env.functions,
+                environment={
+                    "PIPELINE_ENVIRONMENT": args.env.name,
+                    "DATA_BUCKET": args.bucket_name,
+                    "CONFIG_TABLE": args.config_table_name,
+                    "IDEMPOTENCY_TABLE": self.idempotency.table_name,
+                    "IDEMPOTENCY_TTL_SECONDS": str(replication.idempotency_ttl_seconds),
+                    "SUCCESS_TOPIC_ARN": args.success_topic_arn,
+                    "FAILURE_TOPIC_ARN": args.failure_topic_arn,
+                    "REPLICATION_TARGETS": self.targets_json,
+                    "REPLICATION_PREFIXES": json.dumps(replication.prefixes),
+                    "PROPAGATE_DELETES": str(replication.propagate_deletes).lower(),
+                    "MULTIPART_THRESHOLD_BYTES": str(replication.multipart_threshold_bytes),
+                    "REWRITE_MAX_BYTES": str(replication.rewrite_max_bytes),
+                },
+                statements=pulumi.Output.all(
+                    args.bucket_arn, args.config_table_arn, self.idempotency.table_arn, args.success_topic_arn,
+                    args.failure_topic_arn, args.dlq_arn, *writer_arns,
+                ).apply(
+                    lambda a: documents.replicator(
+                        source_bucket_arn=a[0],
+                        source_table_arn=a[1],
+                        idempotency_table_arn=a[2],
+                        topic_arns=[a[3], a[4]],
+                        dlq_arn=a[5],
+                        writer_role_arns=list(a[6:]),
+                        prefixes=replication.prefixes,
+                    )
+                ),
+            ),
+            opts=child,
+        )
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-async",
+            function_name=self.function.function_name,
+            maximum_retry_attempts=replication.async_retry_attempts,
+            maximum_event_age_in_seconds=replication.maximum_event_age_seconds,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(destination=args.dlq_arn)
+            ),
+            opts=child,
+        )
+        self.function_name = self.function.function_name
+        self.function_arn = self.function.function_arn
+        self.role_arn = self.function.role_arn
+        self.idempotency_table_name = self.idempotency.table_name
+        self.register_outputs(
+            {
+                "function_name": self.function_name,
+                "function_arn": self.function_arn,
+                "role_arn": self.role_arn,
+                "idempotency_table_name": self.idempotency_table_name,
+                "targets_json": self.targets_json,
+            }
+        )
+
+    @staticmethod
+    def _targets_json(args: ReplicatorArgs) -> pulumi.Output[str]:
+        source_token = f"-{args.env.name}-{args.names.suffix}"
+        resolved = [
+            pulumi.Output.all(t.bucket_name, t.config_table_name, t.writer_role_arn).apply(
+                lambda v, t=t: {
+                    "environment": t.environment,
+                    "bucket": v[0],
+                    "config_table": v[1],
+                    "writer_role_arn": v[2],
+                    "region": t.region,
+                    "account_id": t.account_id,
+                    "name_token": t.name_token,
+                    "overlay": t.overlay,
+                }
+            )
+            for t in args.targets
+        ]
+        return pulumi.Output.all(args.bucket_name, *resolved).apply(
+            lambda v: targets_document(str(v[0]), source_token, args.env.account_id, args.env.region, list(v[1:]))
+        )

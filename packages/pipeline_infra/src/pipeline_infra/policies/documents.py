@@ -1,0 +1,181 @@
+"""IAM and resource policy documents, built by pure functions so tests can check them without Pulumi.
+
+Every statement names its actions and resources. The only `"*"` resource is X-Ray's trace upload, which
+supports no resource-level permissions (see `XRAY_WILDCARD_ACTIONS`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PolicyDocument = dict[str, Any]
+
+# xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions in AWS,
+# so these are the only actions granted on Resource "*".
+XRAY_WILDCARD_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+
+
+def statement(sid: str, actions: list[str], resources: list[str], **extra: Any) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources, **extra}
+
+
+def document(*statements: dict[str, Any]) -> PolicyDocument:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def service_trust(service: str) -> PolicyDocument:
+    """Trust policy letting one AWS service assume the role."""
+    return document(
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    )
+
+
+def role_trust(role_arn: str) -> PolicyDocument:
+    """Trust policy letting exactly one role (another environment's replicator) assume this one."""
+    return document({"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": "sts:AssumeRole"})
+
+
+def deny_insecure_transport(bucket_arn: str) -> PolicyDocument:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+
+
+def _objects(bucket_arn: str, prefixes: list[str]) -> list[str]:
+    return [f"{bucket_arn}/{prefix}*" for prefix in prefixes]
+
+
+def _list_prefixes(sid: str, bucket_arn: str, prefixes: list[str]) -> dict[str, Any]:
+    return statement(sid, ["s3:ListBucket"], [bucket_arn], Condition={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}})
+
+
+def function_logging(log_group_arn: str) -> list[dict[str, Any]]:
+    """The function's own log group only (created before the function, so no logs:CreateLogGroup)."""
+    return [statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"])]
+
+
+def tracing() -> list[dict[str, Any]]:
+    # X-Ray trace upload supports no resource-level permissions: Resource "*" is the narrowest AWS allows.
+    return [statement("UploadTraces", list(XRAY_WILDCARD_ACTIONS), ["*"])]
+
+
+def replica_writer(
+    bucket_arn: str, table_arn: str, prefixes: list[str], source_bucket_arn: str
+) -> PolicyDocument:
+    """Write and delete only under the replicated prefixes of this env's bucket and items of its config table.
+
+    Reading the source objects is needed because a server-side copy is authorised as the caller reading the
+    source; it is limited to the same prefixes of the source bucket.
+    """
+    return document(
+        statement(
+            "WriteReplicatedObjects",
+            ["s3:PutObject", "s3:DeleteObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            _objects(bucket_arn, prefixes),
+        ),
+        _list_prefixes("ListReplicatedPrefixes", bucket_arn, prefixes),
+        statement("ReadSourceObjects", ["s3:GetObject", "s3:GetObjectVersion"], _objects(source_bucket_arn, prefixes)),
+        statement(
+            "WriteReplicatedItems",
+            ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Scan"],
+            [table_arn],
+        ),
+    )
+
+
+def validator(
+    bucket_arn: str, metadata_table_arn: str, task_queue_arn: str, topic_arns: list[str]
+) -> list[dict[str, Any]]:
+    return [
+        statement("ReadUploadsAndSchemas", ["s3:GetObject"], [f"{bucket_arn}/raw/*", f"{bucket_arn}/schemas/*"]),
+        statement("RecordMetadata", ["dynamodb:PutItem"], [metadata_table_arn]),
+        statement("QueueTasks", ["sqs:SendMessage"], [task_queue_arn]),
+        statement("Notify", ["sns:Publish"], topic_arns),
+    ]
+
+
+def task_processor(task_queue_arn: str, metadata_table_arn: str, topic_arns: list[str]) -> list[dict[str, Any]]:
+    return [
+        statement(
+            "ConsumeTasks",
+            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+            [task_queue_arn],
+        ),
+        statement("UpdateMetadata", ["dynamodb:UpdateItem", "dynamodb:GetItem"], [metadata_table_arn]),
+        statement("Notify", ["sns:Publish"], topic_arns),
+    ]
+
+
+def replicator(
+    source_bucket_arn: str,
+    source_table_arn: str,
+    idempotency_table_arn: str,
+    writer_role_arns: list[str],
+    topic_arns: list[str],
+    dlq_arn: str,
+    prefixes: list[str],
+) -> list[dict[str, Any]]:
+    return [
+        statement(
+            "ReadSourceObjects",
+            ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"],
+            _objects(source_bucket_arn, prefixes),
+        ),
+        _list_prefixes("ListSourcePrefixes", source_bucket_arn, prefixes),
+        statement("ReadSourceItems", ["dynamodb:GetItem", "dynamodb:Scan"], [source_table_arn]),
+        statement(
+            "IdempotencyRecords",
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            [idempotency_table_arn],
+        ),
+        statement("AssumeWriterRoles", ["sts:AssumeRole"], writer_role_arns),
+        statement("Notify", ["sns:Publish"], topic_arns),
+        statement("SendFailuresToDeadLetterQueue", ["sqs:SendMessage"], [dlq_arn]),
+    ]
+
+
+def drift_checker(
+    source_bucket_arn: str, source_table_arn: str, writer_role_arns: list[str], topic_arns: list[str], prefixes: list[str]
+) -> list[dict[str, Any]]:
+    return [
+        statement("ReadSourceObjects", ["s3:GetObject"], _objects(source_bucket_arn, prefixes)),
+        _list_prefixes("ListSourcePrefixes", source_bucket_arn, prefixes),
+        statement("ReadSourceItems", ["dynamodb:Scan"], [source_table_arn]),
+        statement("AssumeWriterRoles", ["sts:AssumeRole"], writer_role_arns),
+        statement("Notify", ["sns:Publish"], topic_arns),
+    ]
+
+
+def config_pipe(stream_arn: str, bus_arn: str) -> PolicyDocument:
+    return document(
+        statement(
+            "ReadConfigStream",
+            ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
+            [stream_arn],
+        ),
+        statement("PutChangeEvents", ["events:PutEvents"], [bus_arn]),
+    )
+
+
+def dead_letter_queue(queue_arn: str, rule_arns: list[str]) -> PolicyDocument:
+    """Let EventBridge put events it could not deliver into the DLQ, only from our own rules."""
+    return document(
+        {
+            "Sid": "EventBridgeDeadLetters",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": rule_arns}},
+        }
+    )
