@@ -17,3 +17,18 @@ REPLICATION_PREFIXES_ENV = "REPLICATION_PREFIXES"
 PROPAGATE_DELETES_ENV = "PROPAGATE_DELETES"
 MULTIPART_THRESHOLD_BYTES_ENV = "MULTIPART_THRESHOLD_BYTES"
 REWRITE_MAX_BYTES_ENV = "REWRITE_MAX_BYTES"
+# "false" makes the replicator write with its own credentials instead of assuming each target's writer role
+# (a single-account setup, or a caller that injects credentials some other way).
+REPLICATION_ASSUME_ROLES_ENV = "REPLICATION_ASSUME_ROLES"
+# botocore's own names: read here so an explicit retry Config still honours them.
+AWS_MAX_ATTEMPTS_ENV = "AWS_MAX_ATTEMPTS"
+AWS_RETRY_MODE_ENV = "AWS_RETRY_MODE"
+
+DEFAULT_REPLICATION_PREFIXES = ("config/", "schemas/")
+# S3 CopyObject accepts up to 5 GiB; above that only UploadPartCopy works.
+DEFAULT_MULTIPART_THRESHOLD_BYTES = 5 * 1024**3
+DEFAULT_REWRITE_MAX_BYTES = 1024**2
+DEFAULT_IDEMPOTENCY_TTL_SECONDS = 3600
+DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_RETRY_MODE = "standard"
+METRICS_NAMESPACE = "PipelineInfra"

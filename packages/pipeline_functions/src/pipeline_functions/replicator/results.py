@@ -1,0 +1,36 @@
+"""What happened to one change in one target environment."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+REPLICATED = "replicated"
+DELETED = "deleted"
+SKIPPED = "skipped"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    environment: str
+    outcome: str
+    reason: str = ""
+    bytes_copied: int = 0
+    rewritten: bool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    """The prod object as it is now (HEAD), which is what gets replicated, whatever the event said."""
+
+    key: str
+    size: int
+    etag: str
+    version_id: str | None
+    last_modified: str  # ISO 8601 UTC
+    content_type: str
+    metadata: dict[str, str]
