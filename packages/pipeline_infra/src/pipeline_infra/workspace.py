@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,8 +96,13 @@ class Workspace:
         digest = hashlib.sha256(wheel.read_bytes()).hexdigest()[:12]
         target = self.state_dir / "lib" / f"pipeline_infra-{version}-{digest}"
         if not (target / "pipeline_infra").is_dir():
-            staging = target.with_name(target.name + ".partial")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Unpack beside the target and rename: programs started at once never see a half-written library.
+            staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
             with zipfile.ZipFile(wheel) as archive:
                 archive.extractall(staging)
-            staging.replace(target)
+            try:
+                staging.rename(target)
+            except OSError:
+                shutil.rmtree(staging, ignore_errors=True)  # another process unpacked the same wheel first
         return target

@@ -124,7 +124,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type == STACK_TYPE:
             return pulumi_mocks.resource_pb2.RegisterResourceResponse(urn=urn)
         pulumi_mocks._ensure_event_loop()
-        inputs = _plain(rpc.deserialize_properties(request.object))
+        raw_inputs = rpc.deserialize_properties(request.object)
+        inputs = _plain(raw_inputs)
         provider_ref = request.provider or None
         with self._lock:
             provider_inputs = self._provider_inputs.get(provider_ref or "", {})
@@ -139,7 +140,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             provider_inputs=provider_inputs,
         )
         id_, outputs = self._create(resource_request)
-        obj_proto = _sync_await(rpc.serialize_properties(outputs, {}))
+        # Assets and archives go back to the SDK as the objects it sent, not their JSON form.
+        engine_outputs = {
+            **outputs,
+            **{k: v for k, v in raw_inputs.items() if isinstance(v, pulumi.Asset | pulumi.Archive) and k in outputs},
+        }
+        obj_proto = _sync_await(rpc.serialize_properties(engine_outputs, {}))
         with self._lock:
             if request.type.startswith(PROVIDER_TYPE_PREFIX):
                 self._provider_inputs[f"{urn}::{id_}"] = inputs
@@ -156,6 +162,31 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 )
             )
         return pulumi_mocks.resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        """Reads are how the SDK registers StackReferences; they resolve from saved stack outputs."""
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type != STACK_REFERENCE_TYPE:
+            raise ProgramError(f"{request.type} {request.name!r}: reading existing resources is not supported here")
+        pulumi_mocks._ensure_event_loop()
+        inputs = _plain(rpc.deserialize_properties(request.properties))
+        name = str(inputs.get("name") or request.id)
+        id_, outputs = self._stack_reference(name)
+        with self._lock:
+            self.recorded.append(
+                RecordedResource(
+                    urn=urn,
+                    id=id_,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent or None,
+                    provider=request.provider or None,
+                    inputs={"name": name},
+                    outputs=outputs,
+                )
+            )
+        props = _sync_await(rpc.serialize_properties(outputs, {}))
+        return pulumi_mocks.resource_pb2.ReadResourceResponse(urn=urn, properties=props)
 
     def _create(self, request: ResourceRequest) -> tuple[str, dict[str, Any]]:
         if request.type == STACK_REFERENCE_TYPE:

@@ -69,7 +69,9 @@ def _has_path(data: Any, path: tuple[Any, ...]) -> bool:
     return True
 
 
-def _describe(err: ValidationError, files: list[tuple[Path, dict[str, Any], tuple[str, ...]]]) -> str:
+def _describe(
+    err: ValidationError, files: list[tuple[Path, dict[str, Any], tuple[str, ...]]], key_prefix: str = ""
+) -> str:
     """One line per problem: the file that set the key (last one that has it), the key, what was expected."""
     lines = []
     for problem in err.errors():
@@ -78,7 +80,7 @@ def _describe(err: ValidationError, files: list[tuple[Path, dict[str, Any], tupl
         for path, data, prefix in files:
             if _has_path(data, loc[len(prefix) :]) and loc[: len(prefix)] == prefix:
                 origin = path
-        key = ".".join(str(part) for part in loc) or "(top level)"
+        key = key_prefix + (".".join(str(part) for part in loc) or "(top level)")
         got = problem.get("input")
         got_text = "" if isinstance(got, dict) else f" (got {got!r})"
         lines.append(f"{origin}: {key}: {problem['msg']}{got_text}")
@@ -96,7 +98,7 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     try:
         project = ProjectSettings.model_validate(base.get("project", {}))
     except ValidationError as err:
-        raise SettingsError(_describe(err, [(base_path, base.get("project", {}), ())])) from err
+        raise SettingsError(_describe(err, [(base_path, base.get("project", {}), ())], "project.")) from err
 
     defaults = base.get("defaults", {})
     if not isinstance(defaults, dict):

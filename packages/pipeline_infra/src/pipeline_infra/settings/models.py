@@ -21,7 +21,7 @@ class ProjectSettings(StrictModel):
 
     name: str = Field("pipeline-infra", pattern=r"^[a-z][a-z0-9-]{1,40}$", description="Project tag and prefix of the Pulumi project names.")
     organization: str = Field("organization", min_length=1, description="Pulumi organization used in StackReference names.")
-    company: str = Field("company", pattern=r"^[a-z0-9][a-z0-9-]{0,20}$", description="Prefix of the data bucket name.")
+    company: str = Field("company", pattern=r"^[a-z0-9][a-z0-9-]{0,29}$", description="Prefix of the data bucket name.")
     environments: list[str] = Field(default_factory=lambda: ["dev", "staging", "prod"], min_length=1)
     source_environment: str = Field("prod", description="Environment whose configuration is replicated to the others.")
     stack_reference_format: str = Field(
