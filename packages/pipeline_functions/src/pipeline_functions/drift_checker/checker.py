@@ -1,0 +1,80 @@
+"""The scheduled drift check in prod: compare, emit DriftCount per environment, notify only on drift."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+
+from pipeline_functions.drift_checker.compare import DriftReport, EnvironmentStore, compare_environments
+from pipeline_functions.shared.aws import client
+from pipeline_functions.shared.notifications import Notification, Notifier
+from pipeline_functions.shared.targets import (
+    AssumeRoleCredentialsProvider,
+    CredentialsProvider,
+    TargetClientCache,
+    own_credentials,
+)
+from pipeline_functions.shared.telemetry import emit_metric
+
+if TYPE_CHECKING:
+    from pipeline_functions.replicator.settings import ReplicatorSettings
+
+logger = Logger(child=True)
+SOURCE = "drift-checker"
+_LISTED = 20  # differences named in a notification; the rest are counted
+
+
+class DriftChecker:
+    """Runs compare_environments with the replicator's settings (same source, targets and rules)."""
+
+    def __init__(
+        self,
+        settings: ReplicatorSettings,
+        *,
+        s3_client: Any = None,
+        dynamodb_client: Any = None,
+        sns_client: Any = None,
+        credentials_provider: CredentialsProvider | None = None,
+    ) -> None:
+        self.settings = settings
+        self._source = EnvironmentStore(
+            environment=settings.environment,
+            bucket=settings.source_bucket,
+            config_table=settings.source_table,
+            s3=s3_client or client("s3"),
+            dynamodb=dynamodb_client or client("dynamodb"),
+        )
+        if credentials_provider is None:
+            credentials_provider = AssumeRoleCredentialsProvider() if settings.assume_roles else own_credentials
+        self._targets = TargetClientCache(credentials_provider)
+        self._notifier = Notifier(sns_client or client("sns"), settings.success_topic_arn, settings.failure_topic_arn)
+
+    def run(self, correlation_id: str = "") -> DriftReport:
+        report = compare_environments(
+            self._source,
+            self.settings.targets,
+            self._targets.get,
+            prefixes=self.settings.prefixes,
+            rewrite_max_bytes=self.settings.rewrite_max_bytes,
+        )
+        for env in report.environments:
+            emit_metric("DriftCount", env.count, dimensions={"TargetEnvironment": env.environment})
+            extra = {"environment": env.environment, "drift_count": env.count}
+            if not env.differences:
+                logger.info("no drift", extra={**extra, "objects": env.objects_compared, "items": env.items_compared})
+                continue
+            listed = [f"{d.kind} {d.resource_type} {d.identifier} {d.detail}".strip() for d in env.differences]
+            logger.warning("drift found", extra={**extra, "differences": listed[:_LISTED]})
+            self._notifier.publish(
+                Notification(
+                    outcome="drift",
+                    environment=env.environment,
+                    source=SOURCE,
+                    resource=f"{report.source_environment} -> {env.environment}",
+                    correlation_id=correlation_id,
+                    reason=f"{env.count} difference(s) between {report.source_environment} and {env.environment}",
+                    details={"differences": listed[:_LISTED], "not_listed": max(env.count - _LISTED, 0)},
+                )
+            )
+        return report

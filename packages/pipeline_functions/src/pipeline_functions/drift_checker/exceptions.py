@@ -1,0 +1,9 @@
+"""Errors of the drift checker."""
+
+from __future__ import annotations
+
+from pipeline_functions.exceptions import PipelineFunctionsError
+
+
+class DriftCheckError(PipelineFunctionsError):
+    """An environment could not be read, so the comparison is incomplete (never reported as 'no drift')."""
