@@ -20,7 +20,7 @@ from pipeline_functions.shared.telemetry import emit_metric
 if TYPE_CHECKING:
     from pipeline_functions.replicator.settings import ReplicatorSettings
 
-logger = Logger(child=True)
+logger = Logger()
 SOURCE = "drift-checker"
 _LISTED = 20  # differences named in a notification; the rest are counted
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pipeline_functions.shared.s3events import S3ObjectEvent
     from pipeline_functions.shared.targets import ReplicationTarget
 
-logger = Logger(child=True)
+logger = Logger()
 
 META_VERSION = "source-version-id"
 META_ETAG = "source-etag"

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from pipeline_functions.replicator.settings import ReplicatorSettings
 
-logger = Logger(child=True)
+logger = Logger()
 SOURCE = "replicator"
 # Errors that mean "this target could not be written now": reported per target, then raised for a retry.
 TARGET_ERRORS = (ClientError, BotoCoreError, PipelineFunctionsError)

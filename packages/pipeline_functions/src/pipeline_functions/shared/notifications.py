@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-logger = Logger(child=True)
+logger = Logger()
 
 # Outcomes that go to the failure topic; everything else goes to the success topic.
 FAILURE_OUTCOMES = frozenset({"failed", "invalid", "drift", "rejected"})

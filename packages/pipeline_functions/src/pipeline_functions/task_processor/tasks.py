@@ -19,7 +19,7 @@ from pipeline_functions.task_processor.exceptions import InvalidTaskError, TaskS
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-logger = Logger(child=True)
+logger = Logger()
 VALID = "VALID"
 PROCESSED = "PROCESSED"
 

@@ -30,7 +30,7 @@ from pipeline_functions.validator.schema import RecordValidator, load_schema, sc
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-logger = Logger(child=True)
+logger = Logger()
 SOURCE = "validator"
 RAW_PREFIX = "raw/"
 VALID = "VALID"
