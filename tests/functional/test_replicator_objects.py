@@ -18,6 +18,9 @@ from .conftest import ACCOUNT, bucket_name, emf_metrics, load_event, s3_event, t
 if TYPE_CHECKING:
     from .conftest import Aws, LambdaContext
 
+# Handlers pass their Lambda context; calling the service directly has none, which only costs this warning.
+pytestmark = pytest.mark.filterwarnings("ignore:Couldn't determine the remaining time:UserWarning")
+
 PROD_CONFIG = {
     "input": f"s3://{bucket_name('prod')}/raw/orders/",
     "metadata_table": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{table_name('metadata', 'prod')}",
