@@ -52,7 +52,7 @@ def test_every_permission_statement_names_actions_and_resources(rendered: dict) 
 
 
 def test_xray_is_the_only_wildcard_resource_and_only_where_tracing_is_on(rendered: dict) -> None:
-    for (layer, env), stack in rendered.items():
+    for (_layer, env), stack in rendered.items():
         for policy in stack.of_type("aws:iam/rolePolicy:RolePolicy"):
             wildcard = [s for s in json.loads(policy.inputs["policy"])["Statement"] if "*" in _as_list(s["Resource"])]
             if env == "dev" or "pipe" in policy.name or "writer" in policy.name:
@@ -79,7 +79,12 @@ def test_every_aws_resource_uses_the_tagged_provider(rendered: dict) -> None:
 
 def test_taggable_resources_report_the_default_tags(rendered: dict) -> None:
     for (_, env), stack in rendered.items():
-        for type_ in ("aws:s3/bucket:Bucket", "aws:dynamodb/table:Table", "aws:sqs/queue:Queue", "aws:lambda/function:Function"):
+        for type_ in (
+            "aws:s3/bucket:Bucket",
+            "aws:dynamodb/table:Table",
+            "aws:sqs/queue:Queue",
+            "aws:lambda/function:Function",
+        ):
             for resource in stack.of_type(type_):
                 assert resource.outputs["tagsAll"]["Environment"] == env, resource.urn
 

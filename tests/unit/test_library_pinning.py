@@ -26,7 +26,9 @@ def pin(workspace: Workspace, layer: str, version: str) -> None:
 def managed_by(workspace: Workspace, layer: str, tmp_path: Path) -> str:
     """The ManagedBy default tag the layer's program gives its provider."""
     artifact = function_artifact_path(ROOT)
-    result = run_layer(workspace, layer, "dev", "render", {"account_id": "123456789012", "region": "us-east-1"}, tmp_path, artifact)
+    result = run_layer(
+        workspace, layer, "dev", "render", {"account_id": "123456789012", "region": "us-east-1"}, tmp_path, artifact
+    )
     [provider] = [r for r in result.resources if r.type == "pulumi:providers:aws"]
     return str(json.loads(provider.inputs["defaultTags"])["tags"]["ManagedBy"])
 
@@ -43,7 +45,9 @@ def two_versions(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     pyproject = changed / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('version = "0.1.0"', 'version = "0.2.0"'))
     context = changed / "src" / "pipeline_infra" / "context.py"
-    context.write_text(context.read_text().replace('"ManagedBy": "pulumi"', '"ManagedBy": "pulumi/pipeline-infra-0.2.0"'))
+    context.write_text(
+        context.read_text().replace('"ManagedBy": "pulumi"', '"ManagedBy": "pulumi/pipeline-infra-0.2.0"')
+    )
     build_library_wheel(changed, root / "dist")
     return Workspace(root)
 
@@ -84,7 +88,7 @@ def test_project_without_an_exact_pin_is_rejected(two_versions: Workspace) -> No
     original = requirements.read_text()
     requirements.write_text("pipeline-infra>=0.1\n")
     try:
-        with pytest.raises(ProjectError, match="no exact pin 'pipeline-infra==X.Y.Z'"):
+        with pytest.raises(ProjectError, match=r"no exact pin 'pipeline-infra==X\.Y\.Z'"):
             two_versions.pinned_version("processing")
     finally:
         requirements.write_text(original)

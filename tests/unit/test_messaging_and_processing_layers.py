@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pipeline_infra.components.processing import raw_upload_pattern
-from pipeline_infra.settings import Settings
 from tests.unit.conftest import ENVIRONMENTS, RenderedStack, stack
+
+if TYPE_CHECKING:
+    from pipeline_infra.settings import Settings
 
 pytestmark = pytest.mark.parametrize("env", ENVIRONMENTS)
 FOURTEEN_DAYS = 14 * 24 * 3600
@@ -24,7 +27,9 @@ def processing(rendered: dict, env: str) -> RenderedStack:
     return stack(rendered, "processing", env)
 
 
-def test_topics_are_encrypted_and_subscribed_from_settings(notifications: RenderedStack, settings: Settings, env: str) -> None:
+def test_topics_are_encrypted_and_subscribed_from_settings(
+    notifications: RenderedStack, settings: Settings, env: str
+) -> None:
     for outcome in ("success", "failure"):
         topic = notifications.named(f"topics-{outcome}")
         assert topic.inputs["name"] == f"sns-{outcome}-{env}-{settings.env(env).suffix}"
@@ -54,12 +59,20 @@ def test_task_queue_redrives_after_three_receives_and_outlasts_the_processor(
 
 def test_notification_outputs_have_stable_keys(notifications: RenderedStack) -> None:
     assert set(notifications.outputs) == {
-        "success_topic_arn", "failure_topic_arn", "replication_dlq_url", "replication_dlq_arn",
-        "task_queue_url", "task_queue_arn", "task_dlq_url", "task_dlq_arn",
+        "success_topic_arn",
+        "failure_topic_arn",
+        "replication_dlq_url",
+        "replication_dlq_arn",
+        "task_queue_url",
+        "task_queue_arn",
+        "task_dlq_url",
+        "task_dlq_arn",
     }
 
 
-def test_validator_is_triggered_by_raw_uploads_of_its_own_bucket(processing: RenderedStack, rendered: dict, env: str) -> None:
+def test_validator_is_triggered_by_raw_uploads_of_its_own_bucket(
+    processing: RenderedStack, rendered: dict, env: str
+) -> None:
     bucket = stack(rendered, "storage", env).named("data-bucket").id
     rule = processing.named("processing-raw-uploads")
     assert json.loads(rule.inputs["eventPattern"]) == raw_upload_pattern(bucket)
@@ -115,15 +128,16 @@ def test_log_groups_exist_before_their_functions(processing: RenderedStack, env:
 
 def test_one_runtime_for_all_environments(rendered: dict, env: str) -> None:
     runtimes = {
-        r.inputs["runtime"]
-        for (layer, _), s in rendered.items()
-        for r in s.of_type("aws:lambda/function:Function")
+        r.inputs["runtime"] for (layer, _), s in rendered.items() for r in s.of_type("aws:lambda/function:Function")
     }
     assert len(runtimes) == 1, runtimes
 
 
 def test_processing_outputs_have_stable_keys(processing: RenderedStack) -> None:
     assert set(processing.outputs) == {
-        "validator_function_name", "validator_function_arn", "task_processor_function_name",
-        "task_processor_function_arn", "raw_upload_rule_arn",
+        "validator_function_name",
+        "validator_function_arn",
+        "task_processor_function_name",
+        "task_processor_function_arn",
+        "raw_upload_rule_arn",
     }

@@ -16,12 +16,19 @@ TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/ddb-config-dev-pl01"
 
 
 def names(env: str = "dev", suffix: str = "pl01", region: str = "us-east-1") -> Names:
-    return Names(ProjectSettings(), EnvironmentSettings(name=env, suffix=suffix, region=region, account_id="123456789012"))
+    return Names(
+        ProjectSettings(), EnvironmentSettings(name=env, suffix=suffix, region=region, account_id="123456789012")
+    )
 
 
 def test_replica_writer_writes_only_replicated_prefixes_and_its_table() -> None:
     policy = documents.replica_writer(BUCKET, TABLE, ["config/", "schemas/"], SOURCE)
-    writes = {r for s in policy["Statement"] for r in s["Resource"] if "s3:PutObject" in s["Action"] or "dynamodb:PutItem" in s["Action"]}
+    writes = {
+        r
+        for s in policy["Statement"]
+        for r in s["Resource"]
+        if "s3:PutObject" in s["Action"] or "dynamodb:PutItem" in s["Action"]
+    }
     assert writes == {f"{BUCKET}/config/*", f"{BUCKET}/schemas/*", TABLE}
     reads = [s for s in policy["Statement"] if s["Sid"] == "ReadSourceObjects"]
     assert reads[0]["Action"] == ["s3:GetObject", "s3:GetObjectVersion"], "the source is read-only"
@@ -60,20 +67,30 @@ def test_suffix_override_changes_every_name() -> None:
 
 
 def test_bucket_name_over_63_characters_is_refused() -> None:
-    long = Names(ProjectSettings(company="analytics-company-incorporated"), names(env="staging", region="ap-southeast-2", suffix="abcdefgh").env)
+    long = Names(
+        ProjectSettings(company="analytics-company-incorporated"),
+        names(env="staging", region="ap-southeast-2", suffix="abcdefgh").env,
+    )
     with pytest.raises(NamingError, match="S3 allows at most 63"):
         _ = long.bucket
 
 
 def test_targets_document_orders_replacements_longest_first_and_adds_account_and_region_when_they_differ() -> None:
     target = {
-        "environment": "dev", "bucket": "company-data-dev-us-west-1-pl01", "config_table": "ddb-config-dev-pl01",
-        "writer_role_arn": "arn:aws:iam::222222222222:role/w", "region": "us-west-1", "account_id": "222222222222",
-        "name_token": "-dev-pl01", "overlay": {"a": 1},
+        "environment": "dev",
+        "bucket": "company-data-dev-us-west-1-pl01",
+        "config_table": "ddb-config-dev-pl01",
+        "writer_role_arn": "arn:aws:iam::222222222222:role/w",
+        "region": "us-west-1",
+        "account_id": "222222222222",
+        "name_token": "-dev-pl01",
+        "overlay": {"a": 1},
     }
     import json
 
-    [described] = json.loads(targets_document("company-data-prod-us-east-1-pl01", "-prod-pl01", "111111111111", "us-east-1", [target]))
+    [described] = json.loads(
+        targets_document("company-data-prod-us-east-1-pl01", "-prod-pl01", "111111111111", "us-east-1", [target])
+    )
     pairs = [tuple(p) for p in described["replacements"]]
     assert pairs[0] == ("company-data-prod-us-east-1-pl01", "company-data-dev-us-west-1-pl01")
     assert ("111111111111", "222222222222") in pairs and ("us-east-1", "us-west-1") in pairs

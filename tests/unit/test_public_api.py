@@ -8,22 +8,67 @@ import pytest
 
 EXPECTED = {
     "pipeline_infra.settings": {
-        "CONFIG_DIR_ENV", "ApprovedDifference", "ApprovedDifferences", "BillingSettings", "EnvironmentSettings",
-        "FunctionSettings", "FunctionsSettings", "NotificationSettings", "ProjectSettings", "ReplicationSettings",
-        "Settings", "StorageSettings", "Subscription", "TableSettings", "deep_merge", "find_config_dir", "load_settings",
+        "CONFIG_DIR_ENV",
+        "ApprovedDifference",
+        "ApprovedDifferences",
+        "BillingSettings",
+        "EnvironmentSettings",
+        "FunctionSettings",
+        "FunctionsSettings",
+        "NotificationSettings",
+        "ProjectSettings",
+        "ReplicationSettings",
+        "Settings",
+        "StorageSettings",
+        "Subscription",
+        "TableSettings",
+        "deep_merge",
+        "find_config_dir",
+        "load_settings",
     },
     "pipeline_infra.components": {
-        "ChangeCapture", "ChangeCaptureArgs", "DataBucket", "DataBucketArgs", "DriftChecker", "DriftCheckerArgs",
-        "MessageQueue", "MessageQueueArgs", "NotificationTopics", "NotificationTopicsArgs", "PipelineFunction",
-        "PipelineFunctionArgs", "PipelineTable", "PipelineTableArgs", "Processing", "ProcessingArgs",
-        "ReplicaWriterRole", "ReplicaWriterRoleArgs", "ReplicationTarget", "Replicator", "ReplicatorArgs",
+        "ChangeCapture",
+        "ChangeCaptureArgs",
+        "DataBucket",
+        "DataBucketArgs",
+        "DriftChecker",
+        "DriftCheckerArgs",
+        "MessageQueue",
+        "MessageQueueArgs",
+        "NotificationTopics",
+        "NotificationTopicsArgs",
+        "PipelineFunction",
+        "PipelineFunctionArgs",
+        "PipelineTable",
+        "PipelineTableArgs",
+        "Processing",
+        "ProcessingArgs",
+        "ReplicaWriterRole",
+        "ReplicaWriterRoleArgs",
+        "ReplicationTarget",
+        "Replicator",
+        "ReplicatorArgs",
+        "SecondaryIndex",
     },
     "pipeline_infra.engine": {
-        "PulumiProject", "RecordedResource", "RenderBackend", "ResourceBackend", "ResourceRequest",
-        "StackOutputsStore", "StackResult", "run_program",
+        "PulumiProject",
+        "RecordedResource",
+        "RenderBackend",
+        "ResourceBackend",
+        "ResourceRequest",
+        "StackOutputsStore",
+        "StackResult",
+        "run_program",
     },
     "pipeline_infra.policies": {"XRAY_WILDCARD_ACTIONS", "PolicyDocument", "documents"},
-    "pipeline_infra.deploy": {"DEFAULT_TARGET", "TARGET_ENV", "DeployTarget", "LayerResult", "Operation", "ProgressEvent"},
+    "pipeline_infra.deploy": {
+        "DEFAULT_TARGET",
+        "TARGET_ENV",
+        "DeployTarget",
+        "LayerResult",
+        "Operation",
+        "ProgressEvent",
+    },
 }
 
 
@@ -41,6 +86,6 @@ def test_component_type_tokens_match_class_names() -> None:
     components = importlib.import_module("pipeline_infra.components")
     for name in components.__all__:
         cls = getattr(components, name)
-        if inspect.isclass(cls) and not name.endswith("Args") and name != "ReplicationTarget":
+        if inspect.isclass(cls) and not name.endswith("Args") and name not in {"ReplicationTarget", "SecondaryIndex"}:
             source = inspect.getsource(cls)
             assert f':{name}", name' in source, f"{name}'s type token must end with :{name}"

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pipeline_infra.components.change_capture import config_change_pattern, object_change_pattern
 from pipeline_infra.context import stack_reference_name
-from pipeline_infra.settings import Settings
 from tests.unit.conftest import RenderedStack, stack
+
+if TYPE_CHECKING:
+    from pipeline_infra.settings import Settings
 
 
 @pytest.fixture
@@ -51,7 +54,9 @@ def test_config_rule_matches_prod_table_stream_only(replication: RenderedStack, 
 
 
 @pytest.mark.parametrize("purpose", ["s3-changes", "config-changes"])
-def test_rule_targets_carry_retry_policy_and_dead_letter_queue(replication: RenderedStack, rendered: dict, purpose: str) -> None:
+def test_rule_targets_carry_retry_policy_and_dead_letter_queue(
+    replication: RenderedStack, rendered: dict, purpose: str
+) -> None:
     target = replication.named(f"capture-{purpose}-target")
     dlq_arn = stack(rendered, "notifications", "prod").outputs["replication_dlq_arn"]
     assert target.inputs["retryPolicy"]["maximumRetryAttempts"] > 0
@@ -67,7 +72,10 @@ def test_idempotency_table_has_ttl_and_drift_checker_runs_daily(replication: Ren
     assert table.inputs["ttl"] == {"attributeName": "expiration", "enabled": True}
     schedule = replication.named("drift-checker-schedule")
     assert schedule.inputs["scheduleExpression"] == "rate(1 day)"
-    assert replication.named("drift-checker-schedule-target").inputs["arn"] == replication.named("drift-checker-function-function").outputs["arn"]
+    assert (
+        replication.named("drift-checker-schedule-target").inputs["arn"]
+        == replication.named("drift-checker-function-function").outputs["arn"]
+    )
 
 
 def test_stack_references_come_from_settings(replication: RenderedStack, settings: Settings) -> None:
@@ -93,7 +101,15 @@ def test_replication_targets_rewrite_every_prod_identifier(replication: Rendered
 
 def test_replication_outputs_have_stable_keys(replication: RenderedStack) -> None:
     assert set(replication.outputs) == {
-        "replicator_function_name", "replicator_function_arn", "replicator_role_arn", "idempotency_table_name",
-        "drift_checker_function_name", "drift_checker_function_arn", "replication_bus_name", "config_pipe_arn",
-        "s3_changes_rule_arn", "config_changes_rule_arn", "drift_schedule_rule_arn",
+        "replicator_function_name",
+        "replicator_function_arn",
+        "replicator_role_arn",
+        "idempotency_table_name",
+        "drift_checker_function_name",
+        "drift_checker_function_arn",
+        "replication_bus_name",
+        "config_pipe_arn",
+        "s3_changes_rule_arn",
+        "config_changes_rule_arn",
+        "drift_schedule_rule_arn",
     }

@@ -94,7 +94,9 @@ def test_bucket_name_over_63_characters_is_rejected_before_anything_runs(config_
 
 
 def test_provisioned_billing_needs_capacity(config_dir: Path) -> None:
-    edit(config_dir / "dev.yaml", {"storage": {"config_table": {"billing": {"mode": "PROVISIONED", "read_capacity": 1}}}})
+    edit(
+        config_dir / "dev.yaml", {"storage": {"config_table": {"billing": {"mode": "PROVISIONED", "read_capacity": 1}}}}
+    )
     with pytest.raises(SettingsError, match="PROVISIONED billing needs both read_capacity and write_capacity"):
         load_settings(config_dir)
 
@@ -103,10 +105,20 @@ def test_provisioned_profile_is_expressible(config_dir: Path) -> None:
     for env, capacity in (("dev", 1), ("staging", 5), ("prod", 10)):
         edit(
             config_dir / f"{env}.yaml",
-            {"storage": {"config_table": {"billing": {"mode": "PROVISIONED", "read_capacity": capacity, "write_capacity": capacity}}}},
+            {
+                "storage": {
+                    "config_table": {
+                        "billing": {"mode": "PROVISIONED", "read_capacity": capacity, "write_capacity": capacity}
+                    }
+                }
+            },
         )
     settings = load_settings(config_dir)
-    assert [settings.env(e).storage.config_table.billing.read_capacity for e in ("dev", "staging", "prod")] == [1, 5, 10]
+    assert [settings.env(e).storage.config_table.billing.read_capacity for e in ("dev", "staging", "prod")] == [
+        1,
+        5,
+        10,
+    ]
 
 
 def test_runtime_older_than_312_is_rejected(config_dir: Path) -> None:
@@ -117,7 +129,9 @@ def test_runtime_older_than_312_is_rejected(config_dir: Path) -> None:
 
 def test_timeout_over_five_minutes_is_rejected(config_dir: Path) -> None:
     edit(config_dir / "prod.yaml", {"functions": {"replicator": {"timeout_seconds": 900}}})
-    with pytest.raises(SettingsError, match=r"functions\.replicator\.timeout_seconds: Input should be less than or equal to 300"):
+    with pytest.raises(
+        SettingsError, match=r"functions\.replicator\.timeout_seconds: Input should be less than or equal to 300"
+    ):
         load_settings(config_dir)
 
 
@@ -137,7 +151,9 @@ def test_project_error_names_the_project_key(config_dir: Path) -> None:
     base = yaml.safe_load((config_dir / "base.yaml").read_text())
     base["project"]["source_environment"] = "qa"
     (config_dir / "base.yaml").write_text(yaml.safe_dump(base))
-    with pytest.raises(SettingsError, match=r"base\.yaml: project\.\(top level\): .*source_environment 'qa' must be one of"):
+    with pytest.raises(
+        SettingsError, match=r"base\.yaml: project\.\(top level\): .*source_environment 'qa' must be one of"
+    ):
         load_settings(config_dir)
 
 

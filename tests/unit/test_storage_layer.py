@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pipeline_infra.naming import Names
-from pipeline_infra.settings import Settings
 from tests.unit.conftest import ENVIRONMENTS, RenderedStack, stack
+
+if TYPE_CHECKING:
+    from pipeline_infra.settings import Settings
 
 pytestmark = pytest.mark.parametrize("env", ENVIRONMENTS)
 
@@ -18,7 +21,9 @@ def storage(rendered: dict, env: str) -> RenderedStack:
     return stack(rendered, "storage", env)
 
 
-def test_bucket_name_follows_the_pattern_and_is_destroyable(storage: RenderedStack, settings: Settings, env: str) -> None:
+def test_bucket_name_follows_the_pattern_and_is_destroyable(
+    storage: RenderedStack, settings: Settings, env: str
+) -> None:
     bucket = storage.named("data-bucket")
     e = settings.env(env)
     assert bucket.inputs["bucket"] == f"company-data-{env}-{e.region}-{e.suffix}", bucket.urn
@@ -35,7 +40,10 @@ def test_bucket_is_versioned_encrypted_and_private(storage: RenderedStack) -> No
     default = encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
     assert default["sseAlgorithm"] in {"AES256", "aws:kms"}, encryption.urn
     block = storage.named("data-public-access")
-    assert all(block.inputs[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+    assert all(
+        block.inputs[k] is True
+        for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    )
     ownership = storage.named("data-ownership")
     assert ownership.inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced"
 
@@ -49,7 +57,9 @@ def test_bucket_policy_denies_requests_without_tls(storage: RenderedStack) -> No
     assert set(deny["Resource"]) == {bucket_arn, f"{bucket_arn}/*"}
 
 
-def test_lifecycle_expires_noncurrent_versions_and_raw_data_only(storage: RenderedStack, settings: Settings, env: str) -> None:
+def test_lifecycle_expires_noncurrent_versions_and_raw_data_only(
+    storage: RenderedStack, settings: Settings, env: str
+) -> None:
     rules = {rule["id"]: rule for rule in storage.named("data-lifecycle").inputs["rules"]}
     assert rules["expire-noncurrent-versions"]["noncurrentVersionExpiration"]["noncurrentDays"] == 30
     raw = rules["expire-raw-data"]
@@ -86,7 +96,10 @@ def test_metadata_table_has_timestamp_index_and_pitr(storage: RenderedStack) -> 
 
 def test_config_table_key_schema_is_identical_everywhere(rendered: dict, env: str) -> None:
     schemas = {
-        e: (stack(rendered, "storage", e).named("config-table").inputs["hashKey"], stack(rendered, "storage", e).named("config-table").inputs["rangeKey"])
+        e: (
+            stack(rendered, "storage", e).named("config-table").inputs["hashKey"],
+            stack(rendered, "storage", e).named("config-table").inputs["rangeKey"],
+        )
         for e in ENVIRONMENTS
     }
     assert len(set(schemas.values())) == 1, schemas
@@ -109,7 +122,11 @@ def test_replica_writer_role_only_in_targets_and_only_for_prods_replicator(
     policy = json.loads(storage.named("replica-writer-policy").inputs["policy"])
     bucket_arn = storage.named("data-bucket").outputs["arn"]
     table_arn = storage.named("config-table").outputs["arn"]
-    writes = [s for s in policy["Statement"] if any(a in s["Action"] for a in ("s3:PutObject", "s3:DeleteObject", "dynamodb:PutItem", "dynamodb:DeleteItem"))]
+    writes = [
+        s
+        for s in policy["Statement"]
+        if any(a in s["Action"] for a in ("s3:PutObject", "s3:DeleteObject", "dynamodb:PutItem", "dynamodb:DeleteItem"))
+    ]
     for statement in writes:
         for resource in statement["Resource"]:
             assert resource in {f"{bucket_arn}/config/*", f"{bucket_arn}/schemas/*", table_arn}, statement
@@ -117,8 +134,16 @@ def test_replica_writer_role_only_in_targets_and_only_for_prods_replicator(
 
 def test_storage_outputs_have_stable_keys(storage: RenderedStack, settings: Settings, env: str) -> None:
     expected = {
-        "environment", "region", "account_id", "bucket_name", "bucket_arn", "config_table_name", "config_table_arn",
-        "config_table_stream_arn", "metadata_table_name", "metadata_table_arn",
+        "environment",
+        "region",
+        "account_id",
+        "bucket_name",
+        "bucket_arn",
+        "config_table_name",
+        "config_table_arn",
+        "config_table_stream_arn",
+        "metadata_table_name",
+        "metadata_table_arn",
     }
     if env in settings.source.replication.targets:
         expected |= {"replica_writer_role_arn", "replica_writer_role_name"}

@@ -1,4 +1,7 @@
-"""Resource names: `{resource}-{purpose}-{env}-{suffix}`, and the data bucket's `{company}-data-{env}-{region}-{suffix}`."""
+"""Resource names: `{resource}-{purpose}-{env}-{suffix}`.
+
+The data bucket is `{company}-data-{env}-{region}-{suffix}`, checked against S3's rules before anything runs.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,17 @@ if TYPE_CHECKING:
 
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # AWS limits by resource kind: IAM roles, Lambda functions and EventBridge rules 64, SQS/SNS 80, DynamoDB 255.
-MAX_LENGTH = {"iam": 64, "lambda": 64, "rule": 64, "bus": 256, "pipe": 64, "sqs": 80, "sns": 256, "ddb": 255, "log": 512}
+MAX_LENGTH = {
+    "iam": 64,
+    "lambda": 64,
+    "rule": 64,
+    "bus": 256,
+    "pipe": 64,
+    "sqs": 80,
+    "sns": 256,
+    "ddb": 255,
+    "log": 512,
+}
 
 
 @dataclass(frozen=True)
@@ -41,7 +54,9 @@ class Names:
         if len(name) > 63:
             raise NamingError(f"bucket name {name!r} is {len(name)} characters; S3 allows at most 63")
         if not BUCKET_NAME.match(name) or ".." in name:
-            raise NamingError(f"bucket name {name!r} is not a valid S3 bucket name (lowercase letters, digits, '-', '.')")
+            raise NamingError(
+                f"bucket name {name!r} is not a valid S3 bucket name (lowercase letters, digits, '-', '.')"
+            )
         return name
 
     @property

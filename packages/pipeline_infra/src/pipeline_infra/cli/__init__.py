@@ -1,4 +1,7 @@
-"""The `pipeline-infra` command. Exit codes: 0 success, 1 the operation found a problem (drift, failure), 2 usage or settings error."""
+"""The `pipeline-infra` command.
+
+Exit codes: 0 success, 1 the operation found a problem (drift, a failure), 2 usage or settings error.
+"""
 
 from __future__ import annotations
 

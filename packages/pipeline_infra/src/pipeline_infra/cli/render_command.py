@@ -24,5 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from pipeline_infra.workspace import Workspace
 
     document = render_environment(Workspace.discover(), args.env, args.layer)
-    print(json.dumps(document, indent=2, sort_keys=True, default=str) if args.format == "json" else render_table(document))
+    print(
+        json.dumps(document, indent=2, sort_keys=True, default=str) if args.format == "json" else render_table(document)
+    )
     return 0

@@ -35,4 +35,5 @@ __all__ = [
     "ReplicationTarget",
     "Replicator",
     "ReplicatorArgs",
+    "SecondaryIndex",
 ]

@@ -65,15 +65,23 @@ class ChangeCapture(pulumi.ComponentResource):
         self.bus = aws.cloudwatch.EventBus(f"{name}-bus", name=args.names.resource("bus", "replication"), opts=child)
         self._create_pipe(name, args, child)
         self.object_rule = self._rule(
-            name, "s3-changes", args, child,
+            name,
+            "s3-changes",
+            args,
+            child,
             pattern=pulumi.Output.from_input(args.bucket_name).apply(
                 lambda b: json.dumps(object_change_pattern(b, args.replication.prefixes))
             ),
             bus=None,
         )
         self.config_rule = self._rule(
-            name, "config-changes", args, child,
-            pattern=pulumi.Output.from_input(args.config_table_arn).apply(lambda a: json.dumps(config_change_pattern(a))),
+            name,
+            "config-changes",
+            args,
+            child,
+            pattern=pulumi.Output.from_input(args.config_table_arn).apply(
+                lambda a: json.dumps(config_change_pattern(a))
+            ),
             bus=self.bus.name,
         )
         aws.sqs.QueuePolicy(
@@ -156,7 +164,9 @@ class ChangeCapture(pulumi.ComponentResource):
             event_bus_name=bus,
             target_id="replicator",
             arn=args.replicator_function_arn,
-            retry_policy=retry_policy(args.replication.rule_retry_attempts, args.replication.rule_maximum_event_age_seconds),
+            retry_policy=retry_policy(
+                args.replication.rule_retry_attempts, args.replication.rule_maximum_event_age_seconds
+            ),
             dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=args.dlq_arn),
             opts=child,
         )

@@ -30,7 +30,9 @@ class DataBucket(pulumi.ComponentResource):
     def __init__(self, name: str, args: DataBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pipeline-infra:storage:DataBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.bucket = aws.s3.Bucket(f"{name}-bucket", bucket=args.bucket_name, force_destroy=args.force_destroy, opts=child)
+        self.bucket = aws.s3.Bucket(
+            f"{name}-bucket", bucket=args.bucket_name, force_destroy=args.force_destroy, opts=child
+        )
         self._create_protection(name, child)
         self._create_lifecycle(name, args, child)
         self.notification = aws.s3.BucketNotification(

@@ -39,7 +39,10 @@ class DriftChecker(pulumi.ComponentResource):
             args.bucket_arn, args.config_table_arn, *args.topic_arns, *args.writer_role_arns
         ).apply(
             lambda a: documents.drift_checker(
-                a[0], a[1], writer_role_arns=list(a[2 + len(args.topic_arns) :]), topic_arns=list(a[2 : 2 + len(args.topic_arns)]),
+                a[0],
+                a[1],
+                writer_role_arns=list(a[2 + len(args.topic_arns) :]),
+                topic_arns=list(a[2 : 2 + len(args.topic_arns)]),
                 prefixes=args.prefixes,
             )
         )
@@ -61,5 +64,9 @@ class DriftChecker(pulumi.ComponentResource):
         self.function_arn = self.function.function_arn
         self.schedule_rule_arn = self.rule.arn
         self.register_outputs(
-            {"function_name": self.function_name, "function_arn": self.function_arn, "schedule_rule_arn": self.schedule_rule_arn}
+            {
+                "function_name": self.function_name,
+                "function_arn": self.function_arn,
+                "schedule_rule_arn": self.schedule_rule_arn,
+            }
         )

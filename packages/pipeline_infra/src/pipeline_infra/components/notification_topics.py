@@ -50,4 +50,6 @@ class NotificationTopics(pulumi.ComponentResource):
             )
         self.success_topic_arn = topics["success"].arn
         self.failure_topic_arn = topics["failure"].arn
-        self.register_outputs({"success_topic_arn": self.success_topic_arn, "failure_topic_arn": self.failure_topic_arn})
+        self.register_outputs(
+            {"success_topic_arn": self.success_topic_arn, "failure_topic_arn": self.failure_topic_arn}
+        )

@@ -71,7 +71,9 @@ class PipelineFunction(pulumi.ComponentResource):
             memory_size=args.function.memory_mb,
             timeout=args.function.timeout_seconds,
             reserved_concurrent_executions=args.function.reserved_concurrency,
-            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active" if args.common.tracing else "PassThrough"),
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(
+                mode="Active" if args.common.tracing else "PassThrough"
+            ),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=self.log_group.name),
             environment=aws.lambda_.FunctionEnvironmentArgs(
                 variables=pulumi.Output.from_input(args.environment).apply(

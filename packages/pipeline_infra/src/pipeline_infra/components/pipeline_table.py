@@ -70,7 +70,9 @@ class PipelineTable(pulumi.ComponentResource):
             stream_view_type="NEW_AND_OLD_IMAGES" if args.stream else None,
             point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=args.point_in_time_recovery),
             server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
-            ttl=aws.dynamodb.TableTtlArgs(attribute_name=args.ttl_attribute, enabled=True) if args.ttl_attribute else None,
+            ttl=aws.dynamodb.TableTtlArgs(attribute_name=args.ttl_attribute, enabled=True)
+            if args.ttl_attribute
+            else None,
             deletion_protection_enabled=False,
             opts=child,
         )

@@ -74,7 +74,9 @@ class Processing(pulumi.ComponentResource):
                 function=args.env.functions.validator,
                 common=args.env.functions,
                 environment=environment,
-                statements=pulumi.Output.all(args.bucket_arn, args.metadata_table_arn, args.task_queue_arn, args.task_dlq_arn, *topics).apply(
+                statements=pulumi.Output.all(
+                    args.bucket_arn, args.metadata_table_arn, args.task_queue_arn, args.task_dlq_arn, *topics
+                ).apply(
                     lambda a: [
                         *documents.validator(a[0], a[1], a[2], list(a[4:])),
                         documents.statement("FailedEventsToDeadLetterQueue", ["sqs:SendMessage"], [a[3]]),
@@ -146,7 +148,9 @@ class Processing(pulumi.ComponentResource):
             function_name=self.validator.function_name,
             maximum_retry_attempts=2,
             destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
-                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(destination=args.task_dlq_arn)
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                    destination=args.task_dlq_arn
+                )
             ),
             opts=child,
         )

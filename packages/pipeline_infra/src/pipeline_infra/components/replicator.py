@@ -122,8 +122,13 @@ class Replicator(pulumi.ComponentResource):
                     "REWRITE_MAX_BYTES": str(replication.rewrite_max_bytes),
                 },
                 statements=pulumi.Output.all(
-                    args.bucket_arn, args.config_table_arn, self.idempotency.table_arn, args.success_topic_arn,
-                    args.failure_topic_arn, args.dlq_arn, *writer_arns,
+                    args.bucket_arn,
+                    args.config_table_arn,
+                    self.idempotency.table_arn,
+                    args.success_topic_arn,
+                    args.failure_topic_arn,
+                    args.dlq_arn,
+                    *writer_arns,
                 ).apply(
                     lambda a: documents.replicator(
                         source_bucket_arn=a[0],
@@ -165,21 +170,23 @@ class Replicator(pulumi.ComponentResource):
     @staticmethod
     def _targets_json(args: ReplicatorArgs) -> pulumi.Output[str]:
         source_token = f"-{args.env.name}-{args.names.suffix}"
-        resolved = [
-            pulumi.Output.all(t.bucket_name, t.config_table_name, t.writer_role_arn).apply(
-                lambda v, t=t: {
-                    "environment": t.environment,
-                    "bucket": v[0],
-                    "config_table": v[1],
-                    "writer_role_arn": v[2],
-                    "region": t.region,
-                    "account_id": t.account_id,
-                    "name_token": t.name_token,
-                    "overlay": t.overlay,
-                }
-            )
-            for t in args.targets
-        ]
+        resolved = [_describe_target(t) for t in args.targets]
         return pulumi.Output.all(args.bucket_name, *resolved).apply(
             lambda v: targets_document(str(v[0]), source_token, args.env.account_id, args.env.region, list(v[1:]))
         )
+
+
+def _describe_target(target: ReplicationTarget) -> pulumi.Output[dict[str, Any]]:
+    def describe(values: list[Any]) -> dict[str, Any]:
+        return {
+            "environment": target.environment,
+            "bucket": values[0],
+            "config_table": values[1],
+            "writer_role_arn": values[2],
+            "region": target.region,
+            "account_id": target.account_id,
+            "name_token": target.name_token,
+            "overlay": target.overlay,
+        }
+
+    return pulumi.Output.all(target.bucket_name, target.config_table_name, target.writer_role_arn).apply(describe)

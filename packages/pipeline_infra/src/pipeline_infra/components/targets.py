@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pulumi
+from typing import TYPE_CHECKING
+
 import pulumi_aws as aws
+
+if TYPE_CHECKING:
+    import pulumi
 
 # EventBridge keeps retrying with backoff for up to an hour, then hands the event to the target's DLQ.
 RETRY_POLICY = aws.cloudwatch.EventTargetRetryPolicyArgs(maximum_event_age_in_seconds=3600, maximum_retry_attempts=8)

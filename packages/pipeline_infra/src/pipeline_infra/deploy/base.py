@@ -35,8 +35,6 @@ class LayerResult:
     changes: dict[str, int] = field(default_factory=dict)
 
 
-
-
 class DeployTarget(Protocol):
     """A place stacks are deployed to. One stack per (layer, env); layers are handled in dependency order."""
 

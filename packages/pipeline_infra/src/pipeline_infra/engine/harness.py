@@ -119,7 +119,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self._provider_inputs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == STACK_TYPE:
             return pulumi_mocks.resource_pb2.RegisterResourceResponse(urn=urn)
@@ -163,7 +163,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             )
         return pulumi_mocks.resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
 
-    def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def ReadResource(self, request: Any) -> Any:
         """Reads are how the SDK registers StackReferences; they resolve from saved stack outputs."""
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type != STACK_REFERENCE_TYPE:
@@ -210,7 +210,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             )
         return name, {"name": name, "outputs": saved.get("outputs", {}), "secretOutputNames": []}
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def RegisterResourceOutputs(self, request: Any) -> Any:
         outputs = _plain(rpc.deserialize_properties(request.outputs))
         with self._lock:
             if request.urn.split("::")[2] == STACK_TYPE:

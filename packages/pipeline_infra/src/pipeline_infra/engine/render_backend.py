@@ -25,7 +25,11 @@ class RenderBackend:
 
     def invoke(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": self.account_id, "arn": f"arn:aws:iam::{self.account_id}:root", "userId": self.account_id}
+            return {
+                "accountId": self.account_id,
+                "arn": f"arn:aws:iam::{self.account_id}:root",
+                "userId": self.account_id,
+            }
         if token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}
         if token == "aws:index/getPartition:getPartition":
@@ -41,8 +45,6 @@ class RenderBackend:
             # AWS reports provider default tags merged with the resource's own in tagsAll.
             outputs["tagsAll"] = {**request.default_tags, **(request.inputs.get("tags") or {})}
         return id_, outputs
-
-
 
 
 def _name(request: ResourceRequest, key: str = "name") -> str:

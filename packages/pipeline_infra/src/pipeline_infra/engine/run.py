@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline_infra.engine.backend import ResourceBackend
 from pipeline_infra.engine.harness import PulumiProject, StackOutputsStore, run_program
 from pipeline_infra.engine.render_backend import RenderBackend
 from pipeline_infra.exceptions import PipelineInfraError
+
+if TYPE_CHECKING:
+    from pipeline_infra.engine.backend import ResourceBackend
 
 
 def make_backend(kind: str, options: dict[str, Any]) -> ResourceBackend:

@@ -25,9 +25,7 @@ def document(*statements: dict[str, Any]) -> PolicyDocument:
 
 def service_trust(service: str) -> PolicyDocument:
     """Trust policy letting one AWS service assume the role."""
-    return document(
-        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-    )
+    return document({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
 
 
 def role_trust(role_arn: str) -> PolicyDocument:
@@ -56,7 +54,9 @@ def _objects(bucket_arn: str, prefixes: list[str]) -> list[str]:
 
 
 def _list_prefixes(sid: str, bucket_arn: str, prefixes: list[str]) -> dict[str, Any]:
-    return statement(sid, ["s3:ListBucket"], [bucket_arn], Condition={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}})
+    return statement(
+        sid, ["s3:ListBucket"], [bucket_arn], Condition={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}
+    )
 
 
 def function_logging(log_group_arn: str) -> list[dict[str, Any]]:
@@ -69,9 +69,7 @@ def tracing() -> list[dict[str, Any]]:
     return [statement("UploadTraces", list(XRAY_WILDCARD_ACTIONS), ["*"])]
 
 
-def replica_writer(
-    bucket_arn: str, table_arn: str, prefixes: list[str], source_bucket_arn: str
-) -> PolicyDocument:
+def replica_writer(bucket_arn: str, table_arn: str, prefixes: list[str], source_bucket_arn: str) -> PolicyDocument:
     """Write and delete only under the replicated prefixes of this env's bucket and items of its config table.
 
     Reading the source objects is needed because a server-side copy is authorised as the caller reading the
@@ -80,7 +78,13 @@ def replica_writer(
     return document(
         statement(
             "WriteReplicatedObjects",
-            ["s3:PutObject", "s3:DeleteObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            [
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:GetObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts",
+            ],
             _objects(bucket_arn, prefixes),
         ),
         _list_prefixes("ListReplicatedPrefixes", bucket_arn, prefixes),
@@ -145,7 +149,11 @@ def replicator(
 
 
 def drift_checker(
-    source_bucket_arn: str, source_table_arn: str, writer_role_arns: list[str], topic_arns: list[str], prefixes: list[str]
+    source_bucket_arn: str,
+    source_table_arn: str,
+    writer_role_arns: list[str],
+    topic_arns: list[str],
+    prefixes: list[str],
 ) -> list[dict[str, Any]]:
     return [
         statement("ReadSourceObjects", ["s3:GetObject"], _objects(source_bucket_arn, prefixes)),

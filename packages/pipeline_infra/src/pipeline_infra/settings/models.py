@@ -7,7 +7,30 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # CloudWatch Logs accepts only these retention periods.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 GIB = 1024**3
 MIB = 1024**2
 
@@ -19,8 +42,14 @@ class StrictModel(BaseModel):
 class ProjectSettings(StrictModel):
     """Values shared by every environment and stack."""
 
-    name: str = Field("pipeline-infra", pattern=r"^[a-z][a-z0-9-]{1,40}$", description="Project tag and prefix of the Pulumi project names.")
-    organization: str = Field("organization", min_length=1, description="Pulumi organization used in StackReference names.")
+    name: str = Field(
+        "pipeline-infra",
+        pattern=r"^[a-z][a-z0-9-]{1,40}$",
+        description="Project tag and prefix of the Pulumi project names.",
+    )
+    organization: str = Field(
+        "organization", min_length=1, description="Pulumi organization used in StackReference names."
+    )
     company: str = Field("company", pattern=r"^[a-z0-9][a-z0-9-]{0,29}$", description="Prefix of the data bucket name.")
     environments: list[str] = Field(default_factory=lambda: ["dev", "staging", "prod"], min_length=1)
     source_environment: str = Field("prod", description="Environment whose configuration is replicated to the others.")
@@ -32,7 +61,9 @@ class ProjectSettings(StrictModel):
     @model_validator(mode="after")
     def _source_is_an_environment(self) -> ProjectSettings:
         if self.source_environment not in self.environments:
-            raise ValueError(f"source_environment {self.source_environment!r} must be one of environments {self.environments}")
+            raise ValueError(
+                f"source_environment {self.source_environment!r} must be one of environments {self.environments}"
+            )
         if len(set(self.environments)) != len(self.environments):
             raise ValueError(f"environments must be unique, got {self.environments}")
         return self
@@ -82,7 +113,9 @@ class FunctionsSettings(StrictModel):
     task_processor: FunctionSettings = FunctionSettings(memory_mb=512, timeout_seconds=60)
     replicator: FunctionSettings = FunctionSettings(memory_mb=512, timeout_seconds=300)
     drift_checker: FunctionSettings = FunctionSettings(memory_mb=512, timeout_seconds=300)
-    environment: dict[str, str] = Field(default_factory=dict, description="Extra environment variables for every function.")
+    environment: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment variables for every function."
+    )
 
     @model_validator(mode="after")
     def _retention_is_supported(self) -> FunctionsSettings:
@@ -107,7 +140,9 @@ class NotificationSettings(StrictModel):
 
 
 class ReplicationSettings(StrictModel):
-    targets: list[str] = Field(default_factory=list, description="Environments that receive the source's configuration.")
+    targets: list[str] = Field(
+        default_factory=list, description="Environments that receive the source's configuration."
+    )
     prefixes: list[str] = Field(default_factory=lambda: ["config/", "schemas/"], min_length=1)
     propagate_deletes: bool = True
     multipart_threshold_bytes: int = Field(5 * GIB, ge=5 * MIB, le=5 * GIB)
@@ -120,7 +155,7 @@ class ReplicationSettings(StrictModel):
     drift_schedule: str = Field("rate(1 day)", pattern=r"^(rate|cron)\(.+\)$")
     overlay: dict[str, Any] = Field(
         default_factory=dict,
-        description="Values applied to this environment's replicas after identifiers are rewritten (JSON/YAML key paths).",
+        description="Values merged into this environment's replicas after identifiers are rewritten.",
     )
 
 
