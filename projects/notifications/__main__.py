@@ -3,39 +3,27 @@
 from pipeline_infra.components import MessageQueue, MessageQueueArgs, NotificationTopics, NotificationTopicsArgs
 from pipeline_infra.context import LayerContext
 
-# SQS needs a visibility timeout of at least six times the consumer's timeout so a slow batch is not redelivered.
+# A visibility timeout of at least six times the consumer's timeout keeps a slow batch from being redelivered.
 VISIBILITY_TIMEOUT_FACTOR = 6
 
 ctx = LayerContext.from_stack_config("notifications")
 settings, names, opts = ctx.env.notifications, ctx.names, ctx.options()
 
-topics = NotificationTopics(
-    "topics", NotificationTopicsArgs(names.topic("success"), names.topic("failure"), settings.subscriptions), opts
-)
-replication_dlq = MessageQueue(
-    "replication-dlq", MessageQueueArgs(names.queue("replication-dlq"), settings.queue_retention_seconds), opts
-)
-tasks = MessageQueue(
-    "tasks",
-    MessageQueueArgs(
-        names.queue("tasks"),
-        settings.queue_retention_seconds,
-        visibility_timeout_seconds=VISIBILITY_TIMEOUT_FACTOR * ctx.env.functions.task_processor.timeout_seconds,
-        dead_letter_queue_name=names.queue("tasks-dlq"),
-        max_receive_count=settings.max_receive_count,
-    ),
-    opts,
-)
+topics = NotificationTopics("topics", NotificationTopicsArgs(
+    names.topic("success"), names.topic("failure"), settings.subscriptions,
+), opts)
+replication_dlq = MessageQueue("replication-dlq", MessageQueueArgs(
+    names.queue("replication-dlq"), settings.queue_retention_seconds,
+), opts)
+tasks = MessageQueue("tasks", MessageQueueArgs(
+    names.queue("tasks"), settings.queue_retention_seconds,
+    visibility_timeout_seconds=VISIBILITY_TIMEOUT_FACTOR * ctx.env.functions.task_processor.timeout_seconds,
+    dead_letter_queue_name=names.queue("tasks-dlq"), max_receive_count=settings.max_receive_count,
+), opts)
 
-ctx.export(
-    {
-        "success_topic_arn": topics.success_topic_arn,
-        "failure_topic_arn": topics.failure_topic_arn,
-        "replication_dlq_url": replication_dlq.queue_url,
-        "replication_dlq_arn": replication_dlq.queue_arn,
-        "task_queue_url": tasks.queue_url,
-        "task_queue_arn": tasks.queue_arn,
-        "task_dlq_url": tasks.dead_letter_queue_url,
-        "task_dlq_arn": tasks.dead_letter_queue_arn,
-    }
-)
+ctx.export({
+    "success_topic_arn": topics.success_topic_arn, "failure_topic_arn": topics.failure_topic_arn,
+    "replication_dlq_url": replication_dlq.queue_url, "replication_dlq_arn": replication_dlq.queue_arn,
+    "task_queue_url": tasks.queue_url, "task_queue_arn": tasks.queue_arn,
+    "task_dlq_url": tasks.dead_letter_queue_url, "task_dlq_arn": tasks.dead_letter_queue_arn,
+})

@@ -12,66 +12,32 @@ from pipeline_infra.components import (
 from pipeline_infra.context import LayerContext
 
 ctx = LayerContext.from_stack_config("storage")
-storage, names, opts = ctx.env.storage, ctx.names, ctx.options()
+storage, names, opts, source = ctx.env.storage, ctx.names, ctx.options(), ctx.settings.source
 
-bucket = DataBucket(
-    "data",
-    DataBucketArgs(
-        names.bucket, storage.raw_retention_days, storage.noncurrent_version_expiration_days, storage.force_destroy
-    ),
-    opts,
-)
-config = PipelineTable(
-    "config",
-    PipelineTableArgs(
-        names.config_table,
-        "pk",
-        storage.config_table.billing,
-        range_key="sk",
-        stream=True,
-        point_in_time_recovery=storage.config_table.point_in_time_recovery,
-    ),
-    opts,
-)
-metadata = PipelineTable(
-    "metadata",
-    PipelineTableArgs(
-        names.metadata_table,
-        "pk",
-        storage.metadata_table.billing,
-        point_in_time_recovery=storage.metadata_table.point_in_time_recovery,
-        indexes=[SecondaryIndex("timestamp-index", "dataset", "timestamp")],
-    ),
-    opts,
-)
-ctx.export(
-    {
-        "environment": ctx.env.name,
-        "region": ctx.env.region,
-        "account_id": ctx.env.account_id,
-        "bucket_name": bucket.bucket_name,
-        "bucket_arn": bucket.bucket_arn,
-        "config_table_name": config.table_name,
-        "config_table_arn": config.table_arn,
-        "config_table_stream_arn": config.stream_arn,
-        "metadata_table_name": metadata.table_name,
-        "metadata_table_arn": metadata.table_arn,
-    }
-)
+bucket = DataBucket("data", DataBucketArgs(
+    names.bucket, storage.raw_retention_days, storage.noncurrent_version_expiration_days, storage.force_destroy,
+), opts)
+config = PipelineTable("config", PipelineTableArgs(
+    names.config_table, "pk", storage.config_table.billing, range_key="sk", stream=True,
+    point_in_time_recovery=storage.config_table.point_in_time_recovery,
+), opts)
+metadata = PipelineTable("metadata", PipelineTableArgs(
+    names.metadata_table, "pk", storage.metadata_table.billing,
+    point_in_time_recovery=storage.metadata_table.point_in_time_recovery,
+    indexes=[SecondaryIndex("timestamp-index", "dataset", "timestamp")],
+), opts)
+ctx.export({
+    "environment": ctx.env.name, "region": ctx.env.region, "account_id": ctx.env.account_id,
+    "bucket_name": bucket.bucket_name, "bucket_arn": bucket.bucket_arn,
+    "config_table_name": config.table_name, "config_table_arn": config.table_arn,
+    "config_table_stream_arn": config.stream_arn,
+    "metadata_table_name": metadata.table_name, "metadata_table_arn": metadata.table_arn,
+})
 
-source = ctx.settings.source
 if ctx.env.name in source.replication.targets:
     source_names = ctx.names_of(source.name)
-    writer = ReplicaWriterRole(
-        "replica-writer",
-        ReplicaWriterRoleArgs(
-            role_name=names.role("replica-writer"),
-            replicator_role_arn=source_names.role_arn("replicator"),
-            bucket_arn=bucket.bucket_arn,
-            table_arn=config.table_arn,
-            source_bucket_arn=f"arn:aws:s3:::{source_names.bucket}",
-            prefixes=source.replication.prefixes,
-        ),
-        opts,
-    )
+    writer = ReplicaWriterRole("replica-writer", ReplicaWriterRoleArgs(
+        names.role("replica-writer"), source_names.role_arn("replicator"), bucket.bucket_arn, config.table_arn,
+        f"arn:aws:s3:::{source_names.bucket}", source.replication.prefixes,
+    ), opts)
     ctx.export({"replica_writer_role_arn": writer.role_arn, "replica_writer_role_name": writer.role_name})

@@ -14,6 +14,7 @@ from pipeline_infra.settings import load_settings
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from pipeline_infra.components.replicator import ReplicationTarget
     from pipeline_infra.settings import EnvironmentSettings, Settings
 
 ENVIRONMENT_KEY = "environment"
@@ -70,6 +71,28 @@ class LayerContext:
 
     def names_of(self, env: str) -> Names:
         return Names(self.settings.project, self.settings.env(env))
+
+    def replication_targets(self) -> list[ReplicationTarget]:
+        """Each target environment of this (source) environment, from the target's storage stack outputs."""
+        from pipeline_infra.components.replicator import ReplicationTarget
+
+        targets = []
+        for env in self.env.replication.targets:
+            storage, settings = self.stack_reference("storage", env), self.settings.env(env)
+            targets.append(
+                ReplicationTarget(
+                    environment=env,
+                    bucket_name=storage.require_output("bucket_name"),
+                    bucket_arn=storage.require_output("bucket_arn"),
+                    config_table_name=storage.require_output("config_table_name"),
+                    writer_role_arn=storage.require_output("replica_writer_role_arn"),
+                    region=settings.region,
+                    account_id=settings.account_id,
+                    name_token=f"-{env}-{self.names_of(env).suffix}",
+                    overlay=settings.replication.overlay,
+                )
+            )
+        return targets
 
     @staticmethod
     def function_code() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
@@ -12,19 +13,26 @@ from pipeline_infra.components.pipeline_function import PipelineFunction, Pipeli
 from pipeline_infra.components.targets import invoke_permission, retry_policy
 from pipeline_infra.policies import documents
 
+if TYPE_CHECKING:
+    from pipeline_infra.naming import Names
+    from pipeline_infra.settings import EnvironmentSettings
+
 DRIFT_CHECKER_HANDLER = "pipeline_functions.drift_checker.handler.lambda_handler"
 
 
 @dataclass
 class DriftCheckerArgs:
-    function: PipelineFunctionArgs
-    schedule: str
-    rule_name: str
+    env: EnvironmentSettings
+    names: Names
+    code_path: str
+    bucket_name: pulumi.Input[str]
     bucket_arn: pulumi.Input[str]
+    config_table_name: pulumi.Input[str]
     config_table_arn: pulumi.Input[str]
+    success_topic_arn: pulumi.Input[str]
+    failure_topic_arn: pulumi.Input[str]
+    targets_json: pulumi.Input[str]
     writer_role_arns: list[pulumi.Input[str]]
-    topic_arns: list[pulumi.Input[str]]
-    prefixes: list[str]
 
 
 class DriftChecker(pulumi.ComponentResource):
@@ -35,20 +43,42 @@ class DriftChecker(pulumi.ComponentResource):
     def __init__(self, name: str, args: DriftCheckerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pipeline-infra:replication:DriftChecker", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        args.function.statements = pulumi.Output.all(
-            args.bucket_arn, args.config_table_arn, *args.topic_arns, *args.writer_role_arns
+        prefixes = args.env.replication.prefixes
+        statements = pulumi.Output.all(
+            args.bucket_arn,
+            args.config_table_arn,
+            args.success_topic_arn,
+            args.failure_topic_arn,
+            *args.writer_role_arns,
         ).apply(
             lambda a: documents.drift_checker(
-                a[0],
-                a[1],
-                writer_role_arns=list(a[2 + len(args.topic_arns) :]),
-                topic_arns=list(a[2 : 2 + len(args.topic_arns)]),
-                prefixes=args.prefixes,
+                a[0], a[1], writer_role_arns=list(a[4:]), topic_arns=[a[2], a[3]], prefixes=prefixes
             )
         )
-        self.function = PipelineFunction(f"{name}-function", args.function, opts=child)
+        function_args = PipelineFunctionArgs(
+            function_name=args.names.function("drift-checker"),
+            role_name=args.names.role("drift-checker"),
+            handler=DRIFT_CHECKER_HANDLER,
+            code_path=args.code_path,
+            function=args.env.functions.drift_checker,
+            common=args.env.functions,
+            environment={
+                "PIPELINE_ENVIRONMENT": args.env.name,
+                "DATA_BUCKET": args.bucket_name,
+                "CONFIG_TABLE": args.config_table_name,
+                "REPLICATION_TARGETS": args.targets_json,
+                "REPLICATION_PREFIXES": json.dumps(prefixes),
+                "SUCCESS_TOPIC_ARN": args.success_topic_arn,
+                "FAILURE_TOPIC_ARN": args.failure_topic_arn,
+            },
+            statements=statements,
+        )
+        self.function = PipelineFunction(f"{name}-function", function_args, opts=child)
         self.rule = aws.cloudwatch.EventRule(
-            f"{name}-schedule", name=args.rule_name, schedule_expression=args.schedule, opts=child
+            f"{name}-schedule",
+            name=args.names.rule("drift-schedule"),
+            schedule_expression=args.env.replication.drift_schedule,
+            opts=child,
         )
         aws.cloudwatch.EventTarget(
             f"{name}-schedule-target",
