@@ -274,5 +274,8 @@ def emf_metrics(output: str) -> list[dict[str, Any]]:
         for directive in record["_aws"]["CloudWatchMetrics"]:
             dims = {name: record[name] for group in directive["Dimensions"] for name in group}
             for metric in directive["Metrics"]:
-                found.append({"name": metric["Name"], "value": record[metric["Name"]], "dimensions": dims})
+                value = record[metric["Name"]]
+                # Powertools writes single values as a one-element list.
+                value = value[0] if isinstance(value, list) and len(value) == 1 else value
+                found.append({"name": metric["Name"], "value": value, "dimensions": dims})
     return found

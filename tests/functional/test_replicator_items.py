@@ -114,7 +114,7 @@ def test_an_item_over_400_kb_after_rewriting_fails_loudly(aws: Aws, capsys: pyte
     names = ",".join(["ddb-config-prod-pl01"] * 19_000)
     put_prod_item(aws, tables={"S": names})
     # WHEN it is replicated
-    with pytest.raises(ReplicationFailedError, match="staging failed .*409600"):
+    with pytest.raises(ReplicationFailedError, match=r"staging failed .*409600"):
         make_replicator(aws).handle(item_event(PK, SK, 900))
     # THEN dev (which shrinks) is written, staging is reported and measured as failed
     assert replica(aws, "dev") is not None
@@ -142,8 +142,8 @@ def test_writes_use_the_targets_writer_role(aws: Aws) -> None:
             calls.append(kwargs["RoleArn"])
             return dict(aws.sts.assume_role(**kwargs))
 
-    from pipeline_functions.replicator import Replicator, ReplicatorSettings  # noqa: PLC0415
-    from pipeline_functions.shared.targets import AssumeRoleCredentialsProvider  # noqa: PLC0415
+    from pipeline_functions.replicator import Replicator, ReplicatorSettings
+    from pipeline_functions.shared.targets import AssumeRoleCredentialsProvider
 
     settings = ReplicatorSettings.from_env(aws.environ())
     replicator = Replicator(

@@ -19,7 +19,7 @@ import pytest
 from pipeline_functions.replicator import Replicator, ReplicatorSettings
 from pipeline_functions.shared.targets import own_credentials
 
-from .conftest import REGION, bucket_name, free_port, s3_event, targets_json, table_name
+from .conftest import REGION, bucket_name, free_port, s3_event, table_name, targets_json
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -73,7 +73,9 @@ def replicate_large(endpoint: str, size: int, threshold: int, monkeypatch: pytes
             "MULTIPART_THRESHOLD_BYTES": str(threshold),
         }
     )
-    replicator = Replicator(settings, s3_client=s3, sns_client=boto3.client("sns"), credentials_provider=own_credentials)
+    replicator = Replicator(
+        settings, s3_client=s3, sns_client=boto3.client("sns"), credentials_provider=own_credentials
+    )
     tracemalloc.start()
     try:
         result = replicator.handle(s3_event("schemas/big.parquet"))

@@ -192,7 +192,7 @@ def test_a_missing_target_bucket_raises_after_a_failure_notification(
     aws.put("config/pipeline.json", "{}")
     aws.s3.delete_bucket(Bucket=bucket_name("staging"))
     replicator = make_replicator(aws)
-    with pytest.raises(ReplicationFailedError, match="staging failed .*NoSuchBucket"):
+    with pytest.raises(ReplicationFailedError, match=r"staging failed .*NoSuchBucket"):
         replicator.handle(s3_event("config/pipeline.json"))
     assert aws.exists("config/pipeline.json", "dev")  # the healthy target was still written
     failures = aws.notifications("failure")
@@ -252,7 +252,7 @@ def test_events_from_another_bucket_are_rejected(aws: Aws) -> None:
 def test_lambda_handler_reads_its_configuration_from_the_environment(
     aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline_functions.replicator import handler  # noqa: PLC0415
+    from pipeline_functions.replicator import handler
 
     for name, value in aws.environ().items():
         monkeypatch.setenv(name, value)

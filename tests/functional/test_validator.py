@@ -80,7 +80,11 @@ def test_valid_files_are_recorded_and_queued(
 @pytest.mark.parametrize(
     ("key", "body", "reason"),
     [
-        ("raw/orders/x.json", json.dumps([{"order_id": 1, "amount": 1}, {"order_id": "two", "amount": -1}]), "record 2"),
+        (
+            "raw/orders/x.json",
+            json.dumps([{"order_id": 1, "amount": 1}, {"order_id": "two", "amount": -1}]),
+            "record 2",
+        ),
         ("raw/orders/x.ndjson", '{"order_id": 1, "amount": 1}\n{"amount": 5}\n', "record 2: data must contain"),
         ("raw/orders/x.csv", "order_id,amount,currency\n1,1,GBP\n", "data.currency must be one of"),
         ("raw/orders/x.ndjson", '{"order_id": 1, "amount": 1}\n{not json\n', "line 2 is not valid JSON"),
@@ -129,10 +133,8 @@ def test_s3_notification_records_with_encoded_keys_are_decoded(validator: Valida
     assert metadata(aws, key)["status"] == "VALID"
 
 
-def test_lambda_handler_uses_the_environment(
-    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from pipeline_functions.validator import handler  # noqa: PLC0415
+def test_lambda_handler_uses_the_environment(aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline_functions.validator import handler
 
     for name, value in aws.environ().items():
         monkeypatch.setenv(name, value)

@@ -1,0 +1,114 @@
+"""Drift checker: prod's config objects and items vs each target after rewriting; notify only on drift."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pipeline_functions.drift_checker import DriftChecker, DriftKind, handler
+from pipeline_functions.replicator import ReplicatorSettings
+from pipeline_functions.shared.targets import own_credentials
+
+from .conftest import bucket_name, emf_metrics, item_event, load_event, s3_event, table_name
+from .test_replicator_objects import PROD_CONFIG, make_replicator
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from .conftest import Aws, LambdaContext
+
+pytestmark = pytest.mark.filterwarnings("ignore:Couldn't determine the remaining time:UserWarning")
+
+
+@pytest.fixture
+def replicated(aws: Aws) -> Aws:
+    """Prod holds two objects and an item, all replicated to dev and staging."""
+    replicator = make_replicator(aws)
+    aws.put("config/pipeline.json", json.dumps(PROD_CONFIG))
+    aws.put("schemas/orders.json", json.dumps({"type": "object"}))
+    aws.put("schemas/blob.bin", bytes(range(256)))
+    aws.dynamodb.put_item(
+        TableName=table_name("config", "prod"),
+        Item={"pk": {"S": "p"}, "sk": {"S": "s"}, "bucket": {"S": bucket_name("prod")}, "logging": {"M": {}}},
+    )
+    for key in ("config/pipeline.json", "schemas/orders.json", "schemas/blob.bin"):
+        replicator.handle(s3_event(key))
+    replicator.handle(item_event("p", "s", 5))
+    aws.notifications("success")
+    return aws
+
+
+@pytest.fixture
+def checker(aws: Aws) -> Iterator[DriftChecker]:
+    settings = ReplicatorSettings.from_env(aws.environ())
+    checker = DriftChecker(
+        settings,
+        s3_client=aws.s3,
+        dynamodb_client=aws.dynamodb,
+        sns_client=aws.sns,
+        credentials_provider=own_credentials,
+    )
+    handler.configure(checker)
+    yield checker
+    handler.configure(None)
+
+
+def test_replicated_environments_show_no_drift_and_send_nothing(
+    replicated: Aws, checker: DriftChecker, context: LambdaContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = handler.lambda_handler(load_event("scheduled_drift_check.json"), context)
+    assert report["has_drift"] is False
+    assert [(e["environment"], e["objects_compared"], e["items_compared"]) for e in report["environments"]] == [
+        ("dev", 3, 1),
+        ("staging", 3, 1),
+    ]
+    assert replicated.notifications("failure") == []
+    counts = [m for m in emf_metrics(capsys.readouterr().out) if m["name"] == "DriftCount"]
+    assert sorted((m["dimensions"]["TargetEnvironment"], m["value"]) for m in counts) == [("dev", 0), ("staging", 0)]
+
+
+def test_missing_extra_and_different_are_reported_per_environment(
+    replicated: Aws, checker: DriftChecker, context: LambdaContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws = replicated
+    # GIVEN dev edited by hand, an extra dev object, staging missing an item and holding a stale binary
+    edited = json.loads(aws.read("config/pipeline.json", "dev"))
+    edited["input"] = "s3://company-data-prod-us-east-1-pl01/raw/"
+    aws.put("config/pipeline.json", json.dumps(edited), env="dev")
+    aws.put("config/only-in-dev.yaml", "a: 1", env="dev")
+    aws.dynamodb.delete_item(TableName=table_name("config", "staging"), Key={"pk": {"S": "p"}, "sk": {"S": "s"}})
+    aws.put("schemas/blob.bin", b"stale", env="staging")
+    # WHEN the checker runs
+    report = checker.run("evt-1")
+    # THEN every difference is named with its kind
+    found = {(d.environment, d.resource_type, d.identifier, d.kind) for e in report.environments for d in e.differences}
+    assert found == {
+        ("dev", "object", "config/pipeline.json", DriftKind.DIFFERENT),
+        ("dev", "object", "config/only-in-dev.yaml", DriftKind.EXTRA),
+        ("staging", "item", '{"pk": "p", "sk": "s"}', DriftKind.MISSING),
+        ("staging", "object", "schemas/blob.bin", DriftKind.DIFFERENT),
+    }
+    dev = next(e for e in report.environments if e.environment == "dev")
+    assert any("$.input" in d.detail for d in dev.differences)
+    # AND one drift notification per drifting environment, and the count metric
+    sent = aws.notifications("failure")
+    assert sorted((n["attributes"]["outcome"], n["attributes"]["environment"]) for n in sent) == [
+        ("drift", "dev"),
+        ("drift", "staging"),
+    ]
+    counts = {
+        m["dimensions"]["TargetEnvironment"]: m["value"]
+        for m in emf_metrics(capsys.readouterr().out)
+        if m["name"] == "DriftCount"
+    }
+    assert counts == {"dev": 2, "staging": 2}
+
+
+def test_report_serialises_for_the_cli(replicated: Aws, checker: DriftChecker) -> None:
+    replicated.s3.delete_object(Bucket=bucket_name("dev"), Key="schemas/orders.json")
+    payload = json.loads(json.dumps(checker.run().to_dict()))
+    dev = next(e for e in payload["environments"] if e["environment"] == "dev")
+    assert dev["count"] == 1
+    assert dev["differences"][0]["kind"] == "missing"
