@@ -129,7 +129,7 @@ class Aws:
 
     def notifications(self, topic: str) -> list[dict[str, Any]]:
         """Every message published to ``topic`` so far: body plus message attributes (raw delivery)."""
-        found = []
+        found: list[dict[str, Any]] = []
         while True:
             response = self.sqs.receive_message(
                 QueueUrl=self.inboxes[topic], MaxNumberOfMessages=10, MessageAttributeNames=["All"]

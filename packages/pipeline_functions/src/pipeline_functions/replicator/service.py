@@ -70,7 +70,7 @@ class Replicator:
 
     def _idempotent(self, table: str, dynamodb: Any) -> Callable[..., dict[str, Any]]:
         # Imported here: idempotency pulls in jmespath and hashing helpers that only this path needs.
-        from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
+        from aws_lambda_powertools.utilities.idempotency import (
             DynamoDBPersistenceLayer,
             IdempotencyConfig,
             idempotent_function,
