@@ -12,7 +12,12 @@ import sys
 from pipeline_infra.exceptions import PipelineInfraError, SettingsError
 
 # Each module adds its own subcommands through `register(subparsers)`.
-COMMAND_MODULES = ("pipeline_infra.cli.render_command", "pipeline_infra.cli.drift_command")
+COMMAND_MODULES = (
+    "pipeline_infra.cli.render_command",
+    "pipeline_infra.cli.deploy_command",
+    "pipeline_infra.cli.sandbox_command",
+    "pipeline_infra.cli.drift_command",
+)
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
