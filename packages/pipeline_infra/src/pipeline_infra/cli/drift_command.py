@@ -34,7 +34,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="drift",
         help="exit 1 on drift (default), on any difference (approved ones too), or never",
     )
-    parser.add_argument("--no-cache", action="store_true", help="render again even when .pipeline/render-cache is current")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="render again even when .pipeline/render-cache is current"
+    )
     parser.set_defaults(handler=run)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from pipeline_infra.drift.models import Approval, Category, Difference, Kind, Status
@@ -64,7 +65,7 @@ def check_rule(rule: str, ordered: Sequence[tuple[str, Any]]) -> tuple[bool, str
     shown = chain.join(f"{env} {value!r}" for env, value in present)
     if not all(_comparable(value) for _, value in present):
         return False, f"{rule} needs numbers or booleans, got {shown}"
-    for (left_env, left), (right_env, right) in zip(present, present[1:], strict=False):
+    for (left_env, left), (right_env, right) in pairwise(present):
         broken = left > right if rule == "non_decreasing" else left < right
         if broken:
             sign = ">" if rule == "non_decreasing" else "<"

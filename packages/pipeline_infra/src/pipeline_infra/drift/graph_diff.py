@@ -176,7 +176,9 @@ def compare_structure(
         if (layer, baseline) not in documents:
             continue
         nodes = {
-            env: stack_nodes(documents[(layer, env)], Normaliser(env_tokens(settings, env, (suffixes or {}).get(env, ()))))
+            env: stack_nodes(
+                documents[(layer, env)], Normaliser(env_tokens(settings, env, (suffixes or {}).get(env, ())))
+            )
             for env in envs
             if (layer, env) in documents
         }

@@ -64,7 +64,8 @@ class Sandbox:
     def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(
+        make: Any = boto3.client  # the stubs' per-service overloads do not accept a variable service name
+        return make(
             service,
             endpoint_url=self.endpoint,
             region_name=self.region,
@@ -108,31 +109,41 @@ def deploy_repair(env: str, layer: str) -> str:
     return f"pipeline-infra deploy --env {env} --layer {layer}"
 
 
+def _live(env: str, layer: str, kind: Kind, values: dict[str, Any], **fields: Any) -> Difference:
+    absent = tuple(side for side in (CODE, DEPLOYED) if side not in values and (side != DEPLOYED or env not in values))
+    return Difference(
+        category=Category.LIVE,
+        kind=kind,
+        baseline=CODE,
+        environment=env,
+        path=PRESENT_PATH,
+        values=values,
+        absent=absent,
+        layer=layer,
+        repair=deploy_repair(env, layer),
+        **fields,
+    )
+
+
 def compare_deployed(env: str, layer: str, rendered: StackDocument, deployed: StackDocument | None) -> list[Difference]:
     """The deployed stack against its rendering: missing, extra or changed resources and outputs."""
-    repair = deploy_repair(env, layer)
-    common = {"category": Category.LIVE, "baseline": CODE, "environment": env, "layer": layer, "repair": repair}
     if deployed is None:
-        return [Difference(kind=Kind.UNCHECKED, path=PRESENT_PATH, values={CODE: "rendered"}, absent=(DEPLOYED,),
-                           note="stack not deployed", **common)]  # fmt: skip
+        return [_live(env, layer, Kind.UNCHECKED, {CODE: "rendered"}, note="stack not deployed")]
     plain = Normaliser(None)
     code_nodes = stack_nodes(_mask(rendered), plain)
     live_nodes = stack_nodes(_mask(deployed), plain)
     differences: list[Difference] = []
+    repair = deploy_repair(env, layer)
     for key in sorted(code_nodes.keys() | live_nodes.keys()):
         code, live = code_nodes.get(key), live_nodes.get(key)
-        if code is None or live is None:
-            present = code or live
-            assert present is not None
-            kind = Kind.MISSING if live is None else Kind.EXTRA
-            side = CODE if live is None else DEPLOYED
-            differences.append(Difference(kind=kind, path=PRESENT_PATH, values={side: present.type},
-                                          absent=(DEPLOYED if live is None else CODE,), resource=key,
-                                          type=present.type, **common))  # fmt: skip
-        elif code.type != live.type:
-            differences.append(Difference(kind=Kind.TYPE, path=PRESENT_PATH, values={CODE: code.type, DEPLOYED: live.type},
-                                          resource=key, type=code.type, **common))  # fmt: skip
-        else:
+        if live is None and code is not None:
+            differences.append(_live(env, layer, Kind.MISSING, {CODE: code.type}, resource=key, type=code.type))
+        elif code is None and live is not None:
+            differences.append(_live(env, layer, Kind.EXTRA, {DEPLOYED: live.type}, resource=key, type=live.type))
+        elif code is not None and live is not None and code.type != live.type:
+            values = {CODE: code.type, DEPLOYED: live.type}
+            differences.append(_live(env, layer, Kind.TYPE, values, resource=key, type=code.type))
+        elif code is not None and live is not None:
             scope = Scope(Category.LIVE, (), lambda _env: repair, layer=layer, resource=key, type=code.type)
             differences += compare_values(scope, (CODE, env), CODE, {CODE: code.properties, env: live.properties})
     outputs = {CODE: flatten(_mask(rendered.get("outputs", {}))), env: flatten(_mask(deployed.get("outputs", {})))}
@@ -148,22 +159,31 @@ def resync_repair(source: str, env: str) -> str:
 def data_targets(settings: Settings, storage_outputs: Mapping[str, Mapping[str, Any]], targets: Sequence[str]) -> Any:
     """The REPLICATION_TARGETS the replicator is given, built from deployed storage outputs and settings."""
     from pipeline_functions.shared.targets import parse_targets
-
     from pipeline_infra.components.replicator import targets_document
 
     source = settings.source
     described = []
     for name in targets:
         env, outputs = settings.env(name), storage_outputs[name]
-        described.append({
-            "environment": name, "bucket": outputs["bucket_name"], "config_table": outputs["config_table_name"],
-            "writer_role_arn": outputs.get("replica_writer_role_arn") or "", "region": env.region,
-            "account_id": env.account_id, "name_token": f"-{name}-{env.suffix}", "overlay": env.replication.overlay,
-        })  # fmt: skip
+        described.append(
+            {
+                "environment": name,
+                "bucket": outputs["bucket_name"],
+                "config_table": outputs["config_table_name"],
+                "writer_role_arn": outputs.get("replica_writer_role_arn") or "",
+                "region": env.region,
+                "account_id": env.account_id,
+                "name_token": f"-{name}-{env.suffix}",
+                "overlay": env.replication.overlay,
+            }
+        )
     document = targets_document(
-        storage_outputs[source.name]["bucket_name"], f"-{source.name}-{source.suffix}", source.account_id,
-        source.region, described,
-    )  # fmt: skip
+        storage_outputs[source.name]["bucket_name"],
+        f"-{source.name}-{source.suffix}",
+        source.account_id,
+        source.region,
+        described,
+    )
     return parse_targets(json.loads(document))
 
 
@@ -187,14 +207,28 @@ def compare_data(
     ready = [env for env in wanted if env in storage_outputs and source.name in storage_outputs]
     for env in [env for env in wanted if env not in ready]:
         missing = env if env not in storage_outputs else source.name
-        differences.append(Difference(Category.DATA, Kind.UNCHECKED, source.name, env, "(data)", layer="storage",
-                                      note=f"storage/{missing} is not deployed, so the data was not compared",
-                                      repair=deploy_repair(missing, "storage")))  # fmt: skip
+        differences.append(
+            Difference(
+                Category.DATA,
+                Kind.UNCHECKED,
+                source.name,
+                env,
+                "(data)",
+                layer="storage",
+                note=f"storage/{missing} is not deployed, so the data was not compared",
+                repair=deploy_repair(missing, "storage"),
+            )
+        )
     if not ready:
         return differences, 0
     s3, dynamodb = client("s3"), client("dynamodb")
-    store = EnvironmentStore(source.name, storage_outputs[source.name]["bucket_name"],
-                             storage_outputs[source.name]["config_table_name"], s3, dynamodb)  # fmt: skip
+    store = EnvironmentStore(
+        source.name,
+        storage_outputs[source.name]["bucket_name"],
+        storage_outputs[source.name]["config_table_name"],
+        s3,
+        dynamodb,
+    )
     report = compare_environments(
         store,
         data_targets(settings, storage_outputs, ready),

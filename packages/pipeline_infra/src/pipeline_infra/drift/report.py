@@ -168,7 +168,15 @@ def _md_table(differences: list[Difference], with_repair: bool) -> list[str]:
     headers = ["Pair", "Category", "Layer", "Resource", "Path", "Values", "Why"] + (["Repair"] if with_repair else [])
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for d in differences:
-        cells = [d.pair, d.category.value, d.layer or "-", d.resource or "-", f"`{d.path}`", values_text(d), why_text(d)]
+        cells = [
+            d.pair,
+            d.category.value,
+            d.layer or "-",
+            d.resource or "-",
+            f"`{d.path}`",
+            values_text(d),
+            why_text(d),
+        ]
         if with_repair:
             cells.append(f"`{d.repair}`" if d.repair else "")
         lines.append("| " + " | ".join(_md(cell) for cell in cells) + " |")

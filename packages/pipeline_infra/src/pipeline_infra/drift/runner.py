@@ -46,7 +46,9 @@ def select_environments(settings: Settings, wanted: Sequence[str], live: bool) -
     return envs, source if source in envs else envs[-1]
 
 
-def _stack_suffixes(workspace: Workspace, settings: Settings, wanted: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+def _stack_suffixes(
+    workspace: Workspace, settings: Settings, wanted: Sequence[tuple[str, str]]
+) -> dict[str, list[str]]:
     """`environmentSuffix` overrides from Pulumi.<env>.yaml, which change physical names like the suffix does."""
     suffixes: dict[str, list[str]] = {}
     for layer, env in wanted:
