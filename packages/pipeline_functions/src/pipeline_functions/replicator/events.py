@@ -7,7 +7,6 @@ batch), a Lambda on-failure destination record wrapping any of these, and raw Dy
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pipeline_functions.exceptions import MalformedEventError
@@ -16,6 +15,7 @@ from pipeline_functions.shared.s3events import S3ObjectEvent, from_eventbridge, 
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from datetime import datetime
 
 CONFIG_TABLE_SOURCE = "pipeline-infra.config-table"
 CONFIG_ITEM_CHANGED = "Config Item Changed"
@@ -118,7 +118,3 @@ def parse_event(event: Any) -> ParsedEvent:
     if not parsed.changes and not parsed.rejected:
         parsed.rejected.append(("#0", "event holds no changes"))
     return parsed
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
