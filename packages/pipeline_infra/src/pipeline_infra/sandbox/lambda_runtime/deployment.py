@@ -96,7 +96,7 @@ class Deployment:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def function_by_arn(self, arn: str) -> FunctionSpec | None:
-        name = arn.split(":function:")[-1].split(":", maxsplit=1)[0]
+        name = arn.rsplit(":function:", maxsplit=1)[-1].split(":", maxsplit=1)[0]
         return self.functions.get(name)
 
     def async_config(self, function: str) -> AsyncConfig:
