@@ -110,7 +110,7 @@ def deploy_repair(env: str, layer: str) -> str:
 
 
 def _live(env: str, layer: str, kind: Kind, values: dict[str, Any], **fields: Any) -> Difference:
-    absent = tuple(side for side in (CODE, DEPLOYED) if side not in values and (side != DEPLOYED or env not in values))
+    absent = tuple(side for side in (CODE, DEPLOYED) if side not in values)
     return Difference(
         category=Category.LIVE,
         kind=kind,
