@@ -14,8 +14,10 @@ from pipeline_infra.context import LayerContext
 ctx = LayerContext.from_stack_config("storage")
 storage, names, opts, source = ctx.env.storage, ctx.names, ctx.options(), ctx.settings.source
 
+readers = [ctx.names_of(t).role_arn("replica-writer") for t in source.replication.targets] if ctx.env == source else []
 bucket = DataBucket("data", DataBucketArgs(
     names.bucket, storage.raw_retention_days, storage.noncurrent_version_expiration_days, storage.force_destroy,
+    replica_reader_arns=readers, replicated_prefixes=source.replication.prefixes,
 ), opts)
 config = PipelineTable("config", PipelineTableArgs(
     names.config_table, "pk", storage.config_table.billing, range_key="sk", stream=True,

@@ -48,13 +48,29 @@ def test_bucket_is_versioned_encrypted_and_private(storage: RenderedStack) -> No
     assert ownership.inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced"
 
 
-def test_bucket_policy_denies_requests_without_tls(storage: RenderedStack) -> None:
+def test_bucket_policy_denies_requests_without_tls(storage: RenderedStack, settings: Settings, env: str) -> None:
     policy = json.loads(storage.named("data-tls-only").inputs["policy"])
     bucket_arn = storage.named("data-bucket").outputs["arn"]
-    [deny] = policy["Statement"]
+    deny = policy["Statement"][0]
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert set(deny["Resource"]) == {bucket_arn, f"{bucket_arn}/*"}
+
+
+def test_only_the_source_bucket_lets_writer_roles_read_replicated_prefixes(
+    storage: RenderedStack, settings: Settings, env: str
+) -> None:
+    statements = json.loads(storage.named("data-tls-only").inputs["policy"])["Statement"]
+    grants = [s for s in statements if s["Effect"] == "Allow"]
+    if env != settings.project.source_environment:
+        assert grants == [], storage.named("data-tls-only").urn
+        return
+    [grant] = grants
+    expected = sorted(Names(settings.project, settings.env(t)).role_arn("replica-writer") for t in ("dev", "staging"))
+    assert grant["Principal"] == {"AWS": expected}
+    assert grant["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+    bucket_arn = storage.named("data-bucket").outputs["arn"]
+    assert grant["Resource"] == [f"{bucket_arn}/config/*", f"{bucket_arn}/schemas/*"]
 
 
 def test_lifecycle_expires_noncurrent_versions_and_raw_data_only(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -21,6 +21,9 @@ class DataBucketArgs:
     raw_retention_days: int
     noncurrent_version_expiration_days: int
     force_destroy: bool = True
+    # Roles of other environments allowed to read the replicated prefixes (the source environment's bucket only).
+    replica_reader_arns: list[str] = field(default_factory=list)
+    replicated_prefixes: list[str] = field(default_factory=lambda: list(PERMANENT_PREFIXES))
 
 
 class DataBucket(pulumi.ComponentResource):
@@ -33,7 +36,7 @@ class DataBucket(pulumi.ComponentResource):
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket", bucket=args.bucket_name, force_destroy=args.force_destroy, opts=child
         )
-        self._create_protection(name, child)
+        self._create_protection(name, args, child)
         self._create_lifecycle(name, args, child)
         self.notification = aws.s3.BucketNotification(
             f"{name}-events", bucket=self.bucket.id, eventbridge=True, opts=child
@@ -42,7 +45,7 @@ class DataBucket(pulumi.ComponentResource):
         self.bucket_arn = self.bucket.arn
         self.register_outputs({"bucket_name": self.bucket_name, "bucket_arn": self.bucket_arn})
 
-    def _create_protection(self, name: str, child: pulumi.ResourceOptions) -> None:
+    def _create_protection(self, name: str, args: DataBucketArgs, child: pulumi.ResourceOptions) -> None:
         aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
             bucket=self.bucket.id,
@@ -80,7 +83,9 @@ class DataBucket(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
             bucket=self.bucket.id,
-            policy=self.bucket.arn.apply(lambda arn: json.dumps(documents.deny_insecure_transport(arn))),
+            policy=self.bucket.arn.apply(
+                lambda arn: json.dumps(documents.data_bucket(arn, args.replica_reader_arns, args.replicated_prefixes))
+            ),
             # S3 rejects a bucket policy while the public access block is being written.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[block]),
         )

@@ -33,20 +33,33 @@ def role_trust(role_arn: str) -> PolicyDocument:
     return document({"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": "sts:AssumeRole"})
 
 
-def deny_insecure_transport(bucket_arn: str) -> PolicyDocument:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+def data_bucket(bucket_arn: str, replica_reader_arns: list[str], prefixes: list[str]) -> PolicyDocument:
+    """TLS only; in the source environment, the lower environments' writer roles may read replicated prefixes.
+
+    A server-side copy into another account is authorised as the writer role reading this bucket, so across
+    accounts the bucket itself must grant that read; within one account the roles' own policies suffice.
+    """
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+    if replica_reader_arns:
+        statements.append(
             {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                "Sid": "ReplicaWritersReadReplicatedPrefixes",
+                "Effect": "Allow",
+                "Principal": {"AWS": sorted(replica_reader_arns)},
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "Resource": [f"{bucket_arn}/{prefix}*" for prefix in prefixes],
             }
-        ],
-    }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def _objects(bucket_arn: str, prefixes: list[str]) -> list[str]:
