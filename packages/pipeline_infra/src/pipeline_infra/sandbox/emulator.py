@@ -42,8 +42,28 @@ def _unknown_conditions_do_not_deny() -> None:
     IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
 
 
+def _schedules_do_not_match_events() -> None:
+    """Emulator gap: moto matches a rule without an event pattern (a schedule-only rule) against every event.
+
+    In AWS such a rule only fires on its schedule. In moto, every S3 or custom event would also go to the
+    targets of the drift checker's schedule, and its Lambda target fails in the emulator, which ends delivery
+    to the rules after it. A rule without a pattern is skipped when an event is routed.
+    """
+    from moto.events.models import Rule
+
+    original = Rule.send_to_targets
+
+    def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
+        if not self.event_pattern.get_pattern():
+            return
+        original(self, original_event, transform_input)
+
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> None:
     _unknown_conditions_do_not_deny()
+    _schedules_do_not_match_events()
     from moto.server import main as moto_main
 
     moto_main(argv if argv is not None else sys.argv[1:])
