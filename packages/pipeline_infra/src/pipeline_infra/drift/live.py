@@ -31,12 +31,14 @@ if TYPE_CHECKING:
 
 SANDBOX_FILE = "sandbox.json"
 STACKS_DIR = "stacks"
-CODE, DEPLOYED = "code", "deployed"
+CODE = "code"  # the rendering's side of a live difference
 OUTPUTS_RESOURCE = "(stack outputs)"
 # Parts of ids that the emulator makes up and a rendering cannot know.
 _VOLATILE = (
     (re.compile(r"/stream/[0-9T:.\-]+"), "/stream/{label}"),
     (re.compile(r"(arn:aws:sns:[^:\"]+:[^:\"]+:[^:\"]+):[0-9a-f\-]{20,}"), r"\1:{subscription}"),
+    # Queue URLs name the endpoint that created them: AWS's in a rendering, the emulator's once deployed locally.
+    (re.compile(r"https?://(?:sqs\.[a-z0-9-]+\.amazonaws\.com|127\.0\.0\.1:\d+|localhost:\d+)/(?=\d{12}/)"), "{sqs}/"),
 )
 
 
@@ -110,7 +112,8 @@ def deploy_repair(env: str, layer: str) -> str:
 
 
 def _live(env: str, layer: str, kind: Kind, values: dict[str, Any], **fields: Any) -> Difference:
-    absent = tuple(side for side in (CODE, DEPLOYED) if side not in values)
+    # The deployed side is named by its environment, as in the property differences of the same stack.
+    absent = tuple(side for side in (CODE, env) if side not in values)
     return Difference(
         category=Category.LIVE,
         kind=kind,
@@ -139,9 +142,9 @@ def compare_deployed(env: str, layer: str, rendered: StackDocument, deployed: St
         if live is None and code is not None:
             differences.append(_live(env, layer, Kind.MISSING, {CODE: code.type}, resource=key, type=code.type))
         elif code is None and live is not None:
-            differences.append(_live(env, layer, Kind.EXTRA, {DEPLOYED: live.type}, resource=key, type=live.type))
+            differences.append(_live(env, layer, Kind.EXTRA, {env: live.type}, resource=key, type=live.type))
         elif code is not None and live is not None and code.type != live.type:
-            values = {CODE: code.type, DEPLOYED: live.type}
+            values = {CODE: code.type, env: live.type}
             differences.append(_live(env, layer, Kind.TYPE, values, resource=key, type=code.type))
         elif code is not None and live is not None:
             scope = Scope(Category.LIVE, (), lambda _env: repair, layer=layer, resource=key, type=code.type)
