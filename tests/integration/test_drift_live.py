@@ -10,9 +10,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
 from pipeline_functions.replicator.items import to_dynamodb
 from pipeline_functions.shared.rewrite import Rewriter
-
 from pipeline_infra.drift import Category, DriftRequest, FailOn, Kind, Status, run_drift
 from pipeline_infra.drift.live import compare_data, data_targets
 

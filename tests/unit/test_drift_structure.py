@@ -63,7 +63,9 @@ def test_shipped_rendering_has_only_approved_differences(settings: Settings, doc
 
 def test_versioning_off_in_one_env_is_drift(settings: Settings, documents: Documents) -> None:
     def suspend(docs: Documents) -> None:
-        resource(docs, "storage", "staging", "data-versioning")["inputs"]["versioningConfiguration"]["status"] = "Suspended"
+        resource(docs, "storage", "staging", "data-versioning")["inputs"]["versioningConfiguration"]["status"] = (
+            "Suspended"
+        )
 
     drift = drift_after(settings, documents, suspend)
     assert [(d.environment, d.resource, d.path, d.values) for d in drift] == [
@@ -135,7 +137,9 @@ def test_approved_property_breaking_its_rule_is_drift(settings: Settings, docume
 
     drift = drift_after(settings, documents, oversize_staging)
     # The rule spans every environment, so both pairs on that path turn to drift.
-    assert {(d.environment, d.path) for d in drift} == {("dev", "memorySize"), ("staging", "memorySize")}, describe(drift)
+    assert {(d.environment, d.path) for d in drift} == {("dev", "memorySize"), ("staging", "memorySize")}, describe(
+        drift
+    )
     assert drift[0].rule_result == "non_decreasing broken: staging 4096 > prod 2048"
     assert drift[0].approval is not None and drift[0].approval.pattern == "aws:lambda/function:Function.memorySize"
 
