@@ -62,6 +62,7 @@ class LambdaRuntime:
             return session.client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
 
         self.sqs, self.sts, self.events, self.s3 = client("sqs"), client("sts"), client("events"), client("s3")
+        self.dynamodb = client("dynamodb")
         self.taps = RuleTaps(self.events, self.sqs)
         self.pipes = PipeReader(client("dynamodbstreams"), self.events)
         self.deletes = DeleteMarkerWatcher(self.s3, self.events, ACCOUNT_ID, region)

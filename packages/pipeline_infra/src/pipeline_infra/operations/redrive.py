@@ -1,0 +1,66 @@
+"""`pipeline-infra redrive`: replay the replication DLQ through the replicator.
+
+A replayed event that succeeds leaves the DLQ; one that fails again goes back with its new reason, in the same
+on-failure record shape Lambda writes. Messages are collected first, so a message put back during the run is
+not replayed twice in it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pipeline_infra.sandbox.lambda_runtime.async_invoke import destination_record
+
+if TYPE_CHECKING:
+    from pipeline_infra.sandbox.lambda_runtime.service import LambdaRuntime
+
+# Long enough that a message being replayed is not handed out again before the run deletes it.
+COLLECT_VISIBILITY_SECONDS = 600
+
+
+@dataclass
+class RedriveReport:
+    replayed: int = 0
+    succeeded: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"replayed": self.replayed, "succeeded": self.succeeded, "failed": self.failed}
+
+
+def original_event(body: str) -> tuple[Any, int]:
+    """The event a DLQ message carries (a Lambda on-failure record or EventBridge's raw event) and its attempts."""
+    message = json.loads(body)
+    if isinstance(message, dict) and "requestPayload" in message and "requestContext" in message:
+        return message["requestPayload"], int(message["requestContext"].get("approximateInvokeCount", 1))
+    return message, 0
+
+
+def collect(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=COLLECT_VISIBILITY_SECONDS
+        ).get("Messages", [])
+        if not batch:
+            return messages
+        messages.extend(batch)
+
+
+def redrive(runtime: LambdaRuntime, function_name: str, queue_url: str) -> RedriveReport:
+    report = RedriveReport()
+    spec = runtime.deployment.functions[function_name]
+    for message in collect(runtime.sqs, queue_url):
+        event, attempts = original_event(message["Body"])
+        invocation = runtime.invoke(function_name, event)
+        report.replayed += 1
+        if invocation.ok:
+            report.succeeded += 1
+        else:
+            record = destination_record(spec, event, attempts + 1, invocation)
+            runtime.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record))
+            report.failed.append({"reason": invocation.error_message, "error": invocation.error_type})
+        runtime.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return report
