@@ -24,8 +24,14 @@ sys.path.insert(0, str(ROOT / "packages" / "pipeline_infra" / "src"))
 
 from pipeline_infra.artifact import FUNCTION_ARTIFACT_ENV, function_artifact_path  # noqa: E402
 from pipeline_infra.context import LAYERS  # noqa: E402
-from pipeline_infra.drift import DriftRequest, compare_settings, compare_structure, rendered_documents  # noqa: E402
-from pipeline_infra.drift import run_drift, select_environments  # noqa: E402
+from pipeline_infra.drift import (  # noqa: E402
+    DriftRequest,
+    compare_settings,
+    compare_structure,
+    rendered_documents,
+    run_drift,
+    select_environments,
+)
 from pipeline_infra.settings import load_settings  # noqa: E402
 from pipeline_infra.workspace import Workspace  # noqa: E402
 
@@ -101,8 +107,10 @@ def main(argv: list[str]) -> None:
     # Every size renders with the same function artifact, built once from this repository.
     os.environ[FUNCTION_ARTIFACT_ENV] = str(function_artifact_path(ROOT))
     print("drift, offline, all layers (render = every layer program of every environment, 2 at a time)")
-    print(f"{'envs':>4} {'programs':>8} {'resources':>9} {'cold s':>7} {'render s':>8} {'compare s':>9} "
-          f"{'cached s':>8} {'diffs':>6} {'drift':>5}")  # fmt: skip
+    print(
+        f"{'envs':>4} {'programs':>8} {'resources':>9} {'cold s':>7} {'render s':>8} {'compare s':>9} "
+        f"{'cached s':>8} {'diffs':>6} {'drift':>5}"
+    )
     with tempfile.TemporaryDirectory(prefix="bench-drift-") as scratch:
         dist = Path(scratch) / "dist"
         build_wheel(dist)
