@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "pipeline_infra.cli.deploy_command",
     "pipeline_infra.cli.sandbox_command",
     "pipeline_infra.cli.drift_command",
+    "pipeline_infra.cli.replication_command",
 )
 
 EXIT_OK = 0

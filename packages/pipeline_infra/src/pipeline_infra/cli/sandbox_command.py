@@ -1,4 +1,4 @@
-"""`pipeline-infra sandbox up|down|status [--format json]`: the local emulator the local target deploys to."""
+"""`pipeline-infra sandbox up|down|status|demo|invoke|tick`: the local emulator and its Lambda runtime."""
 
 from __future__ import annotations
 
@@ -22,6 +22,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         sub = actions.add_parser(action, help=help_text)
         sub.add_argument("--format", choices=("json", "table"), default="table")
         sub.set_defaults(handler=run)
+    demo = actions.add_parser("demo", help="deploy every environment and show a live replication round trip")
+    demo.set_defaults(handler=run_demo)
+    invoke = actions.add_parser("invoke", help="invoke a deployed function now, with its own role")
+    invoke.add_argument("--function", required=True, help="function name, e.g. lambda-drift-checker-prod-pl01")
+    invoke.add_argument("--event", help="JSON event (default: a scheduled event if the function has a schedule)")
+    invoke.set_defaults(handler=run_invoke)
+    tick = actions.add_parser("tick", help="fire schedule rules now (the emulator never fires them)")
+    tick.add_argument("--rule", help="only this rule")
+    tick.set_defaults(handler=run_tick)
 
 
 def _sandbox() -> Sandbox:
@@ -62,3 +71,55 @@ def run(args: argparse.Namespace) -> int:
     print(f"deployed stacks: {', '.join(document['stacks']) or 'none'}")
     print("administrator credentials: `pipeline-infra sandbox status --format json`")
     return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from pipeline_infra.sandbox.demo import Demo
+    from pipeline_infra.settings import load_settings
+    from pipeline_infra.workspace import Workspace
+
+    workspace = Workspace.discover()
+    result = Demo(workspace, load_settings(workspace.config_dir)).run()
+    return 0 if result.ok else 1
+
+
+def run_invoke(args: argparse.Namespace) -> int:
+    from pipeline_infra.sandbox.lambda_runtime.process import runtime_for
+    from pipeline_infra.sandbox.lambda_runtime.service import scheduled_event
+    from pipeline_infra.workspace import Workspace
+
+    runtime = runtime_for(Workspace.discover().state_dir)
+    try:
+        runtime.reload()
+        if args.event:
+            event = json.loads(args.event)
+        else:
+            rules = [
+                r for r in runtime.deployment.rules if r.schedule and any(args.function in t.arn for t in r.targets)
+            ]
+            event = scheduled_event(rules[0], runtime.region) if rules else {}
+        invocation = runtime.invoke(args.function, event)
+    finally:
+        runtime.close()
+    print(
+        json.dumps(
+            {"ok": invocation.ok, "result": invocation.result, "error": invocation.error_message}, indent=2, default=str
+        )
+    )
+    return 0 if invocation.ok else 1
+
+
+def run_tick(args: argparse.Namespace) -> int:
+    from pipeline_infra.sandbox.lambda_runtime.process import runtime_for
+    from pipeline_infra.workspace import Workspace
+
+    runtime = runtime_for(Workspace.discover().state_dir)
+    try:
+        fired = runtime.tick(args.rule)
+        failed = [o for o in runtime.invoker.outcomes if not o.final.ok]
+    finally:
+        runtime.close()
+    print(f"fired {len(fired)} scheduled invocation(s): {', '.join(fired) or 'none'}")
+    for outcome in failed:
+        print(f"  {outcome.function} failed: {outcome.final.error_message}")
+    return 0 if not failed else 1

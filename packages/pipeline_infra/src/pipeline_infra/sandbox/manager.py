@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import urllib.request
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
+from pipeline_infra.sandbox.lambda_runtime import process as runtime
 from pipeline_infra.sandbox.server import answers, is_server_process, start_server, stop_server
 from pipeline_infra.sandbox.state import SandboxState, SandboxStateFile
 
@@ -63,6 +65,7 @@ class Sandbox:
         """The running sandbox, started first if needed; the flag says whether it was started now."""
         current = self.status()
         if current.running and current.state is not None:
+            runtime.start(self.files.state_dir)  # no-op when it is running; restarts one that died
             return current.state, False
         if current.state is not None:
             # The recorded emulator is gone; its resources died with it (moto keeps state in memory).
@@ -70,6 +73,7 @@ class Sandbox:
         server = start_server(self.files.log_path)
         try:
             access_key_id, secret_access_key = _create_admin(server.endpoint, self.region)
+            _enforce_iam(server.endpoint)
         except Exception:
             stop_server(server.pid)
             raise
@@ -83,10 +87,12 @@ class Sandbox:
             started_at=time.time(),
         )
         self.files.save(state)
+        runtime.start(self.files.state_dir)
         return state, True
 
     def down(self) -> bool:
         """Stop the emulator and forget what was deployed to it; False when none was running."""
+        runtime.stop(self.files.state_dir)
         state = self.files.load()
         if state is None:
             return False
@@ -99,6 +105,19 @@ class Sandbox:
         # and preconditions believe stacks exist that do not.
         shutil.rmtree(self.files.stacks_dir, ignore_errors=True)
         self.files.clear()
+
+
+def _enforce_iam(endpoint: str) -> None:
+    """From here on every request is checked against IAM: handlers run with their roles' permissions only.
+
+    The emulator takes the number of requests to let through unchecked; 0 enforces at once. It must be sent
+    as text/plain (a form-encoded body makes the emulator fail).
+    """
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
 
 
 def _create_admin(endpoint: str, region: str) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline_infra.sandbox.lambda_runtime.worker import HANDLER_ENV, LOG_FILE_ENV
+from pipeline_infra.lambda_worker import HANDLER_ENV, LOG_FILE_ENV
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -83,7 +83,7 @@ class ExecutionEnvironment:
     def _ensure_started(self) -> subprocess.Popen[str]:
         if self._process is None or self._process.poll() is not None:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "pipeline_infra.sandbox.lambda_runtime.worker"],
+                [sys.executable, "-m", "pipeline_infra.lambda_worker"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 env=self._env,

@@ -1,4 +1,7 @@
-"""One function's execution environment: `python -m pipeline_infra.sandbox.lambda_runtime.worker`.
+"""One function's execution environment in the sandbox: `python -m pipeline_infra.lambda_worker`.
+
+It lives outside the sandbox package so a function's environment starts with nothing loaded but this module
+and the function's own code, as in Lambda.
 
 The parent starts it with the function's environment, its role's credentials and the unpacked deployment zip
 first on PYTHONPATH, then sends one JSON line per invocation on stdin and reads one JSON line back. Whatever
