@@ -39,7 +39,8 @@ ctx.export({
 if ctx.env.name in source.replication.targets:
     source_names = ctx.names_of(source.name)
     writer = ReplicaWriterRole("replica-writer", ReplicaWriterRoleArgs(
-        names.role("replica-writer"), source_names.role_arn("replicator"), bucket.bucket_arn, config.table_arn,
+        names.role("replica-writer"), [source_names.role_arn("replicator"), source_names.role_arn("drift-checker")],
+        bucket.bucket_arn, config.table_arn,
         f"arn:aws:s3:::{source_names.bucket}", source.replication.prefixes,
     ), opts)
     ctx.export({"replica_writer_role_arn": writer.role_arn, "replica_writer_role_name": writer.role_name})

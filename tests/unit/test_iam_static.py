@@ -136,11 +136,17 @@ def test_pipe_reads_only_prods_stream_and_writes_only_the_replication_bus(render
     assert not pipe.can("events:PutEvents", bus.replace(bus.split("/")[-1], "default"))
 
 
-def test_writer_trust_admits_only_prods_replicator(rendered: dict) -> None:
+def test_writer_trust_admits_only_prods_replicator_and_drift_checker(rendered: dict) -> None:
+    replication = stack(rendered, "replication", "prod")
+    replicator_arn = replication.outputs["replicator_role_arn"]
+    drift_checker_arn = replication.named("drift-checker-function-role").outputs["arn"]
     for env in ("dev", "staging"):
         trust = json.loads(stack(rendered, "storage", env).named("replica-writer-role").inputs["assumeRolePolicy"])
-        replicator_arn = stack(rendered, "replication", "prod").outputs["replicator_role_arn"]
         policy = IAMPolicy(json.dumps(trust))
-        assert policy.is_action_permitted("sts:AssumeRole", "*", replicator_arn) == PermissionResult.PERMITTED
-        validator_arn = replicator_arn.replace("replicator", "validator")
-        assert policy.is_action_permitted("sts:AssumeRole", "*", validator_arn) != PermissionResult.PERMITTED
+        for trusted in (replicator_arn, drift_checker_arn):
+            assert policy.is_action_permitted("sts:AssumeRole", "*", trusted) == PermissionResult.PERMITTED
+        for untrusted in (
+            replicator_arn.replace("replicator", "validator"),
+            replicator_arn.replace("-prod-", f"-{env}-"),
+        ):
+            assert policy.is_action_permitted("sts:AssumeRole", "*", untrusted) != PermissionResult.PERMITTED

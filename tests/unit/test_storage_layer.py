@@ -121,7 +121,7 @@ def test_config_table_key_schema_is_identical_everywhere(rendered: dict, env: st
     assert len(set(schemas.values())) == 1, schemas
 
 
-def test_replica_writer_role_only_in_targets_and_only_for_prods_replicator(
+def test_replica_writer_role_only_in_targets_and_only_for_prods_replicator_and_drift_checker(
     storage: RenderedStack, settings: Settings, env: str
 ) -> None:
     roles = [r for r in storage.of_type("aws:iam/role:Role") if r.name == "replica-writer-role"]
@@ -132,9 +132,10 @@ def test_replica_writer_role_only_in_targets_and_only_for_prods_replicator(
     [role] = roles
     trust = json.loads(role.inputs["assumeRolePolicy"])
     source = Names(settings.project, settings.source)
-    assert trust["Statement"] == [
-        {"Effect": "Allow", "Principal": {"AWS": source.role_arn("replicator")}, "Action": "sts:AssumeRole"}
-    ], role.urn
+    trusted = sorted([source.role_arn("replicator"), source.role_arn("drift-checker")])
+    assert trust["Statement"] == [{"Effect": "Allow", "Principal": {"AWS": trusted}, "Action": "sts:AssumeRole"}], (
+        role.urn
+    )
     policy = json.loads(storage.named("replica-writer-policy").inputs["policy"])
     bucket_arn = storage.named("data-bucket").outputs["arn"]
     table_arn = storage.named("config-table").outputs["arn"]

@@ -14,7 +14,8 @@ from pipeline_infra.policies import documents
 @dataclass
 class ReplicaWriterRoleArgs:
     role_name: str
-    replicator_role_arn: str
+    # The source environment's replicator (writes) and drift checker (reads); names are predictable from settings.
+    trusted_role_arns: list[str]
     bucket_arn: pulumi.Input[str]
     table_arn: pulumi.Input[str]
     source_bucket_arn: str
@@ -31,7 +32,7 @@ class ReplicaWriterRole(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             f"{name}-role",
             name=args.role_name,
-            assume_role_policy=json.dumps(documents.role_trust(args.replicator_role_arn)),
+            assume_role_policy=json.dumps(documents.role_trust(args.trusted_role_arns)),
             max_session_duration=3600,
             opts=child,
         )

@@ -28,9 +28,9 @@ def service_trust(service: str) -> PolicyDocument:
     return document({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
 
 
-def role_trust(role_arn: str) -> PolicyDocument:
-    """Trust policy letting exactly one role (another environment's replicator) assume this one."""
-    return document({"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": "sts:AssumeRole"})
+def role_trust(role_arns: list[str]) -> PolicyDocument:
+    """Trust policy letting exactly these roles (the source's replicator and drift checker) assume this one."""
+    return document({"Effect": "Allow", "Principal": {"AWS": sorted(role_arns)}, "Action": "sts:AssumeRole"})
 
 
 def data_bucket(bucket_arn: str, replica_reader_arns: list[str], prefixes: list[str]) -> PolicyDocument:
