@@ -71,6 +71,11 @@ def copy_workspace(destination: Path) -> Workspace:
     return Workspace(destination)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that tear the shared sandbox down run after every test that needs it deployed."""
+    items.sort(key=lambda item: item.get_closest_marker("destroys_sandbox") is not None)
+
+
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedSandbox]:
     """Every environment deployed from scratch to a fresh sandbox; the sandbox is stopped at the end."""

@@ -6,10 +6,12 @@ Tests run in file order on one session sandbox; the destroy test is last.
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pipeline_infra.sandbox.lambda_runtime.sources import TAP_PREFIX, TAP_TARGET_ID
 from tests.integration.conftest import ENVIRONMENTS
 
 if TYPE_CHECKING:
@@ -140,6 +142,14 @@ def test_functions_have_runtime_memory_timeout_environment_and_tracing(sandbox: 
         assert [g["retentionInDays"] for g in groups] == [functions.log_retention_days], name
 
 
+def declared_targets(events: Any, rule: str, bus: str = "default") -> list[dict[str, Any]]:
+    """The rule's targets as deployed; the local runtime's tap queue is the only other one a Lambda rule has."""
+    targets = events.list_targets_by_rule(Rule=rule, EventBusName=bus)["Targets"]
+    taps = [t for t in targets if t["Id"] == TAP_TARGET_ID]
+    assert len(taps) == 1 and taps[0]["Arn"].split(":")[-1].startswith(TAP_PREFIX), targets
+    return [t for t in targets if t["Id"] != TAP_TARGET_ID]
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_raw_upload_rule_routes_to_the_validator(sandbox: DeployedSandbox, env: str) -> None:
     events, outputs = sandbox.client("events"), sandbox.outputs("processing", env)
@@ -148,7 +158,7 @@ def test_raw_upload_rule_routes_to_the_validator(sandbox: DeployedSandbox, env: 
     pattern = json.loads(rule["EventPattern"])
     assert pattern["detail"]["bucket"]["name"] == [sandbox.outputs("storage", env)["bucket_name"]]
     assert pattern["detail"]["object"]["key"] == [{"prefix": "raw/"}]
-    [target] = events.list_targets_by_rule(Rule=rule_name)["Targets"]
+    [target] = declared_targets(events, rule_name)
     assert target["Arn"] == outputs["validator_function_arn"]
     assert target["RetryPolicy"]["MaximumRetryAttempts"] == sandbox.settings.env(env).replication.rule_retry_attempts
     assert "DeadLetterConfig" in target
@@ -162,7 +172,7 @@ def test_prod_replication_captures_prod_changes_only(sandbox: DeployedSandbox) -
     bus = outputs["replication_bus_name"]
     config_rule = events.describe_rule(Name=outputs["config_changes_rule_arn"].rsplit("/", 1)[-1], EventBusName=bus)
     assert "ddb-config-prod" in config_rule["EventPattern"]
-    [target] = events.list_targets_by_rule(Rule=config_rule["Name"], EventBusName=bus)["Targets"]
+    [target] = declared_targets(events, config_rule["Name"], bus)
     assert target["Arn"] == outputs["replicator_function_arn"]
     pipe = sandbox.client("pipes").describe_pipe(Name=outputs["config_pipe_arn"].rsplit("/", 1)[-1])
     assert pipe["Source"] == sandbox.outputs("storage", "prod")["config_table_stream_arn"]
@@ -248,10 +258,15 @@ def test_preview_reports_no_changes_on_a_deployed_env(sandbox: DeployedSandbox) 
         assert result.changes["same"] == result.resource_count and result.changes["create"] == 0, result
 
 
+@pytest.mark.destroys_sandbox
 def test_destroy_removes_every_resource_and_the_saved_state(sandbox: DeployedSandbox) -> None:
     # prod first: its replication layer reads dev's and staging's storage.
     for env in ("prod", "staging", "dev"):
         sandbox.run("destroy", env)
+    # The local runtime removes its tap queues when it sees the rules gone.
+    sqs, deadline = sandbox.client("sqs"), time.time() + 15
+    while sqs.list_queues(QueueNamePrefix=TAP_PREFIX).get("QueueUrls") and time.time() < deadline:
+        time.sleep(0.1)
     left = inventory(sandbox)
     assert left["roles"] == [] and left["buses"] == ["default"], left
     assert all(not v for k, v in left.items() if k not in ("roles", "buses")), left

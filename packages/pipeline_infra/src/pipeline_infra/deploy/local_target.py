@@ -89,6 +89,11 @@ class LocalTarget:
                 backend.close()
         self.store.save(result)
         self.files.mark_stack(layer, env, deployed=True)
+        # In AWS a rule delivers from the moment it exists; the local runtime's taps are attached now, with
+        # the deploy, rather than when the runtime next looks, so no event right after a deploy is missed.
+        from pipeline_infra.sandbox.lambda_runtime.process import attach_taps
+
+        attach_taps(self.workspace.state_dir)
         return self._report("deploy", layer, env, result, changes, progress)
 
     def _preview(self, layer: str, env: str, progress: Progress) -> LayerResult:

@@ -82,6 +82,15 @@ def runtime_for(state_dir: Path) -> LambdaRuntime:
     return LambdaRuntime(state.endpoint, state.region, state.access_key_id, state.secret_access_key, state_dir)
 
 
+def attach_taps(state_dir: Path) -> None:
+    """Give every deployed rule with Lambda targets its tap queue now (the runtime does the same on reload)."""
+    runtime = runtime_for(state_dir)
+    try:
+        runtime.reload()
+    finally:
+        runtime.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     state_dir = Path(args[0])

@@ -64,7 +64,7 @@ class LambdaRuntime:
         self.sqs, self.sts, self.events, self.s3 = client("sqs"), client("sts"), client("events"), client("s3")
         self.dynamodb = client("dynamodb")
         self.taps = RuleTaps(self.events, self.sqs)
-        self.pipes = PipeReader(client("dynamodbstreams"), self.events)
+        self.pipes = PipeReader(client("dynamodbstreams"), self.events, client("pipes"))
         self.deletes = DeleteMarkerWatcher(self.s3, self.events, ACCOUNT_ID, region)
         self.pool = FunctionPool(endpoint, state_dir, self.role_credentials)
         self.deployment = Deployment()

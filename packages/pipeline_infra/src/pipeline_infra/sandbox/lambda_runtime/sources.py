@@ -39,12 +39,19 @@ class RuleTaps:
     queues: dict[str, tuple[RuleSpec, str]] = field(default_factory=dict)
 
     def ensure(self, rules: list[RuleSpec]) -> None:
+        """A tap for every rule with Lambda targets; taps of rules that no longer exist are deleted."""
         self.queues.clear()
         for rule in rules:
             url = self.sqs.create_queue(QueueName=tap_queue_name(rule))["QueueUrl"]
             arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            self.events.put_targets(Rule=rule.name, EventBusName=rule.bus, Targets=[{"Id": TAP_TARGET_ID, "Arn": arn}])
+            self.events.put_targets(
+                Rule=rule.name, EventBusName=rule.bus, Targets=[{"Id": TAP_TARGET_ID, "Arn": arn}]
+            )
             self.queues[rule.arn] = (rule, url)
+        wanted = {url for _, url in self.queues.values()}
+        for url in self.sqs.list_queues(QueueNamePrefix=TAP_PREFIX).get("QueueUrls", []):
+            if url not in wanted:
+                self.sqs.delete_queue(QueueUrl=url)
 
     def poll(self) -> list[tuple[RuleSpec, dict[str, Any]]]:
         matched = []
@@ -60,11 +67,18 @@ class RuleTaps:
 
 @dataclass
 class PipeReader:
-    """Stream → bus for every Pipe, from the Pipe's starting position, one record per event."""
+    """Stream → bus for every Pipe, one record per event, from the Pipe's creation on.
+
+    A Pipe created with starting position LATEST delivers every change made after it was created. The reader may
+    first see a Pipe a moment later, so it reads each shard from its oldest record and skips the records older
+    than the Pipe, which is what LATEST at creation delivers.
+    """
 
     streams: Any
     events: Any
+    pipes_client: Any
     iterators: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    created: dict[str, float] = field(default_factory=dict)
 
     def poll(self, pipes: list[PipeSpec]) -> int:
         forwarded = 0
@@ -73,7 +87,7 @@ class PipeReader:
                 key = (pipe.arn, shard_id)
                 if key not in self.iterators:
                     self.iterators[key] = self.streams.get_shard_iterator(
-                        StreamArn=pipe.stream_arn, ShardId=shard_id, ShardIteratorType="LATEST"
+                        StreamArn=pipe.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
                     )["ShardIterator"]
                 iterator = self.iterators[key]
                 if iterator is None:
@@ -81,8 +95,18 @@ class PipeReader:
                 response = self.streams.get_records(ShardIterator=iterator)
                 self.iterators[key] = response.get("NextShardIterator")
                 for record in response.get("Records", []):
-                    forwarded += self._forward(pipe, record)
+                    if self._after_creation(pipe, record):
+                        forwarded += self._forward(pipe, record)
         return forwarded
+
+    def _after_creation(self, pipe: PipeSpec, record: dict[str, Any]) -> bool:
+        if pipe.arn not in self.created:
+            described = self.pipes_client.describe_pipe(Name=pipe.name)
+            self.created[pipe.arn] = described["CreationTime"].timestamp()
+        changed = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
+        changed_at = changed.timestamp() if isinstance(changed, datetime) else float(changed or 0)
+        # Stream times have one-second resolution; a change in the Pipe's own second counts as after it.
+        return changed_at >= int(self.created[pipe.arn])
 
     def _shards(self, pipe: PipeSpec) -> list[str]:
         description = self.streams.describe_stream(StreamArn=pipe.stream_arn)["StreamDescription"]
