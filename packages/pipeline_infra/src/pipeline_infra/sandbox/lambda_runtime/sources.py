@@ -44,9 +44,7 @@ class RuleTaps:
         for rule in rules:
             url = self.sqs.create_queue(QueueName=tap_queue_name(rule))["QueueUrl"]
             arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            self.events.put_targets(
-                Rule=rule.name, EventBusName=rule.bus, Targets=[{"Id": TAP_TARGET_ID, "Arn": arn}]
-            )
+            self.events.put_targets(Rule=rule.name, EventBusName=rule.bus, Targets=[{"Id": TAP_TARGET_ID, "Arn": arn}])
             self.queues[rule.arn] = (rule, url)
         wanted = {url for _, url in self.queues.values()}
         for url in self.sqs.list_queues(QueueNamePrefix=TAP_PREFIX).get("QueueUrls", []):
