@@ -149,18 +149,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         with self._lock:
             if request.type.startswith(PROVIDER_TYPE_PREFIX):
                 self._provider_inputs[f"{urn}::{id_}"] = inputs
-            self.recorded.append(
-                RecordedResource(
-                    urn=urn,
-                    id=id_,
-                    type=request.type,
-                    name=request.name,
-                    parent=request.parent or None,
-                    provider=provider_ref,
-                    inputs=inputs,
-                    outputs=_plain(outputs),
-                )
-            )
+        self._record(request, urn, id_, inputs, _plain(outputs))
         return pulumi_mocks.resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
 
     def ReadResource(self, request: Any) -> Any:
@@ -172,21 +161,23 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         inputs = _plain(rpc.deserialize_properties(request.properties))
         name = str(inputs.get("name") or request.id)
         id_, outputs = self._stack_reference(name)
-        with self._lock:
-            self.recorded.append(
-                RecordedResource(
-                    urn=urn,
-                    id=id_,
-                    type=request.type,
-                    name=request.name,
-                    parent=request.parent or None,
-                    provider=request.provider or None,
-                    inputs={"name": name},
-                    outputs=outputs,
-                )
-            )
+        self._record(request, urn, id_, {"name": name}, outputs)
         props = _sync_await(rpc.serialize_properties(outputs, {}))
         return pulumi_mocks.resource_pb2.ReadResourceResponse(urn=urn, properties=props)
+
+    def _record(self, request: Any, urn: str, id_: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        resource = RecordedResource(
+            urn=urn,
+            id=id_,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            provider=request.provider or None,
+            inputs=inputs,
+            outputs=outputs,
+        )
+        with self._lock:
+            self.recorded.append(resource)
 
     def _create(self, request: ResourceRequest) -> tuple[str, dict[str, Any]]:
         if request.type == STACK_REFERENCE_TYPE:
