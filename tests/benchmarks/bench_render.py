@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,11 +40,11 @@ def main() -> None:
     envs = settings.project.environments
     print(f"render benchmark: {args.repeat} runs each, median seconds (programs run two at a time)")
     for env in envs:
-        runs = [timed(lambda env=env: render_environment(workspace, env)) for _ in range(args.repeat)]
+        runs = [timed(partial(render_environment, workspace, env)) for _ in range(args.repeat)]
         layers = len(workspace.layers_for(env))
         print(f"  {env:<8} all {layers} layers (and the stacks they reference): {statistics.median(runs):.2f} s")
     every = [(layer, env) for env in envs for layer in LAYERS if env in workspace.project(layer).stacks()]
-    runs = [timed(lambda: render_stacks(workspace, every, settings)) for _ in range(args.repeat)]
+    runs = [timed(partial(render_stacks, workspace, every, settings)) for _ in range(args.repeat)]
     print(f"  all {len(envs)} environments ({len(every)} programs): {statistics.median(runs):.2f} s")
 
 
