@@ -8,9 +8,12 @@ drift report, and says where to look next.
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -176,26 +179,38 @@ class Demo:
             self.say(f"  DRIFT {difference.environment} {difference.layer} {difference.resource} {difference.path}")
 
     def _where_to_look(self, state: SandboxState, elapsed: float) -> None:
-        state_dir = self.workspace.state_dir
+        state_dir, cli = self.workspace.state_dir, command_name()
         self.say(
             "\n".join(
                 [
                     f"\n{'done' if self.result.ok else 'FAILED'} in {elapsed:.1f} s. Where to look:",
                     f"  emulator endpoint     {state.endpoint}",
-                    "                        (credentials: pipeline-infra sandbox status --format json)",
+                    f"                        (credentials: {cli} sandbox status --format json)",
                     f"  stack outputs         {state_dir / 'stacks'}",
-                    "                        (pipeline-infra outputs --env prod --layer storage)",
+                    f"                        ({cli} outputs --env prod --layer storage)",
                     f"  function logs         {state_dir / 'runtime' / 'logs'}",
-                    "  try                   pipeline-infra drift --live --format markdown",
-                    "                        pipeline-infra sandbox tick        (fire the daily drift check now)",
-                    "                        pipeline-infra redrive --env prod  (replay the replication DLQ)",
-                    "                        pipeline-infra resync --from prod --to dev",
-                    "                        pipeline-infra sandbox down",
+                    f"  try                   {cli} drift --live --format markdown",
+                    f"                        {cli} sandbox tick        (fire the daily drift check now)",
+                    f"                        {cli} redrive --env prod  (replay the replication DLQ)",
+                    f"                        {cli} resync --from prod --to dev",
+                    f"                        {cli} sandbox down        (stop the emulator and the runtime)",
                 ]
             )
         )
         for problem in self.result.problems:
             self.say(f"  PROBLEM: {problem}")
+
+
+def command_name() -> str:
+    """How to run the CLI from here: its name when it is on PATH, else its path in this environment."""
+    installed = Path(sys.executable).parent / "pipeline-infra"
+    on_path = shutil.which("pipeline-infra")
+    if on_path and Path(on_path).resolve() == installed.resolve():
+        return "pipeline-infra"
+    try:
+        return str(installed.relative_to(Path.cwd()))
+    except ValueError:
+        return str(installed)
 
 
 def _clients(state: SandboxState) -> dict[str, Any]:
