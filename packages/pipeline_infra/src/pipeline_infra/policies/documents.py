@@ -114,7 +114,11 @@ def validator(
     bucket_arn: str, metadata_table_arn: str, task_queue_arn: str, topic_arns: list[str]
 ) -> list[dict[str, Any]]:
     return [
-        statement("ReadUploadsAndSchemas", ["s3:GetObject"], [f"{bucket_arn}/raw/*", f"{bucket_arn}/schemas/*"]),
+        statement(
+            "ReadUploadsAndSchemas",
+            ["s3:GetObject", "s3:GetObjectVersion"],
+            [f"{bucket_arn}/raw/*", f"{bucket_arn}/schemas/*"],
+        ),
         statement("RecordMetadata", ["dynamodb:PutItem"], [metadata_table_arn]),
         statement("QueueTasks", ["sqs:SendMessage"], [task_queue_arn]),
         statement("Notify", ["sns:Publish"], topic_arns),
