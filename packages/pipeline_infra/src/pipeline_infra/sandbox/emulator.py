@@ -152,6 +152,20 @@ def _unknown_resources_are_checked_by_action() -> None:
     IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
 
 
+def _delete_markers_can_be_disposed() -> None:
+    """Emulator gap: removing a key from a bucket whose versioning is suspended disposes of every version of the
+    key, and a delete marker has nothing to dispose of, so the request fails with a 500. Destroying a data bucket
+    (versioning suspended, then every version deleted) failed this way once any object in it had been deleted.
+    A delete marker holds no data: disposing of it does nothing.
+    """
+    from moto.s3.models import FakeDeleteMarker
+
+    def dispose(self: FakeDeleteMarker, garbage: bool = False) -> None:
+        return None
+
+    FakeDeleteMarker.dispose = dispose  # type: ignore[attr-defined]
+
+
 def _any_resource_of(statement: dict[str, Any]) -> str:
     resources = statement.get("Resource", "*")
     first = resources[0] if isinstance(resources, list) and resources else resources
@@ -164,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     _get_requests_sign_no_body()
     _role_sessions_match_their_role()
     _unknown_resources_are_checked_by_action()
+    _delete_markers_can_be_disposed()
     from moto.server import main as moto_main
 
     moto_main(argv if argv is not None else sys.argv[1:])
