@@ -107,6 +107,9 @@ def test_validator_reads_only_its_own_bucket(rendered: dict, arns: dict, env: st
     own = arns[env]
     assert validator.can("s3:GetObject", f"{own['bucket_arn']}/raw/orders/2026.csv")
     assert validator.can("s3:GetObject", f"{own['bucket_arn']}/schemas/orders.json")
+    assert validator.can("s3:GetObjectVersion", f"{own['bucket_arn']}/raw/orders/2026.csv"), (
+        "it reads the exact version"
+    )
     assert not validator.can("s3:PutObject", f"{own['bucket_arn']}/raw/orders/2026.csv")
     assert validator.can("dynamodb:PutItem", own["metadata_table_arn"])
     assert validator.can("sqs:SendMessage", own["task_queue_arn"])

@@ -51,6 +51,7 @@ def collect(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
 
 def redrive(runtime: LambdaRuntime, function_name: str, queue_url: str) -> RedriveReport:
     report = RedriveReport()
+    runtime.reload()
     spec = runtime.deployment.functions[function_name]
     for message in collect(runtime.sqs, queue_url):
         event, attempts = original_event(message["Body"])

@@ -91,6 +91,7 @@ def _change_for(
 
 
 def resync(runtime: LambdaRuntime, replicator_name: str, source: SourceStack, target_environment: str) -> ResyncReport:
+    runtime.reload()
     spec = runtime.deployment.functions[replicator_name]
     target = _target(spec, target_environment)
     # The administrator reads both sides: this is an operator's repair, not the replicator's own path.

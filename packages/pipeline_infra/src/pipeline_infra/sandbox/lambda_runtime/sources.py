@@ -75,14 +75,16 @@ class PipeReader:
     streams: Any
     events: Any
     pipes_client: Any
-    iterators: dict[tuple[str, str], str | None] = field(default_factory=dict)
-    created: dict[str, float] = field(default_factory=dict)
+    # Keyed by stream as well as shard: a table destroyed and created again gets a new stream whose shard ids
+    # the emulator reuses, and it must be read from its own start.
+    iterators: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
+    created: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def poll(self, pipes: list[PipeSpec]) -> int:
         forwarded = 0
         for pipe in pipes:
             for shard_id in self._shards(pipe):
-                key = (pipe.arn, shard_id)
+                key = (pipe.arn, pipe.stream_arn, shard_id)
                 if key not in self.iterators:
                     self.iterators[key] = self.streams.get_shard_iterator(
                         StreamArn=pipe.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
@@ -98,13 +100,14 @@ class PipeReader:
         return forwarded
 
     def _after_creation(self, pipe: PipeSpec, record: dict[str, Any]) -> bool:
-        if pipe.arn not in self.created:
+        pipe_key = (pipe.arn, pipe.stream_arn)
+        if pipe_key not in self.created:
             described = self.pipes_client.describe_pipe(Name=pipe.name)
-            self.created[pipe.arn] = described["CreationTime"].timestamp()
+            self.created[pipe_key] = described["CreationTime"].timestamp()
         changed = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
         changed_at = changed.timestamp() if isinstance(changed, datetime) else float(changed or 0)
         # Stream times have one-second resolution; a change in the Pipe's own second counts as after it.
-        return changed_at >= int(self.created[pipe.arn])
+        return changed_at >= int(self.created[pipe_key])
 
     def _shards(self, pipe: PipeSpec) -> list[str]:
         description = self.streams.describe_stream(StreamArn=pipe.stream_arn)["StreamDescription"]

@@ -1,0 +1,161 @@
+"""The local Lambda runtime's own logic, without an emulator: what it reads, and the AWS shapes it produces."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from pipeline_infra.engine.harness import StackOutputsStore
+from pipeline_infra.operations.redrive import original_event
+from pipeline_infra.sandbox.lambda_runtime.async_invoke import destination_record, queue_url
+from pipeline_infra.sandbox.lambda_runtime.deployment import Deployment, FunctionSpec, PipeSpec
+from pipeline_infra.sandbox.lambda_runtime.functions import Invocation
+from pipeline_infra.sandbox.lambda_runtime.sources import PipeReader, failed_message_ids
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+SPEC = FunctionSpec(
+    name="lambda-replicator-prod-pl01",
+    arn="arn:aws:lambda:us-east-1:123456789012:function:lambda-replicator-prod-pl01",
+    handler="pipeline_functions.replicator.handler.lambda_handler",
+    role_arn="arn:aws:iam::123456789012:role/iam-replicator-prod-pl01",
+    code_path="/nowhere.zip",
+    timeout_seconds=300,
+    memory_mb=1024,
+    environment={},
+    region="us-east-1",
+)
+
+
+def test_partial_batch_failures_fail_only_the_listed_messages() -> None:
+    batch = {"a", "b", "c"}
+    assert failed_message_ids({"batchItemFailures": [{"itemIdentifier": "b"}]}, batch) == {"b"}
+    assert failed_message_ids({"batchItemFailures": []}, batch) == set()
+    assert failed_message_ids(None, batch) == set()
+
+
+def test_an_unknown_or_malformed_failure_fails_the_whole_batch() -> None:
+    batch = {"a", "b"}
+    assert failed_message_ids({"batchItemFailures": [{"itemIdentifier": "zzz"}]}, batch) == batch
+    assert failed_message_ids({"batchItemFailures": [{"id": "a"}]}, batch) == batch
+
+
+def test_on_failure_record_has_lambdas_shape_and_round_trips_through_redrive() -> None:
+    event = {"id": "e-1", "detail-type": "Object Created", "detail": {"object": {"key": "config/a.json"}}}
+    failure = Invocation(SPEC.name, "req-1", False, error_type="ClientError", error_message="NoSuchBucket")
+    record = destination_record(SPEC, event, 3, failure)
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert record["requestContext"]["functionArn"] == f"{SPEC.arn}:$LATEST"
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert record["responsePayload"] == {"errorType": "ClientError", "errorMessage": "NoSuchBucket"}
+    assert original_event(json.dumps(record)) == (event, 3)
+    # EventBridge's own DLQ holds the bare event.
+    assert original_event(json.dumps(event)) == (event, 0)
+
+
+def test_queue_urls_come_from_arns() -> None:
+    assert queue_url("arn:aws:sqs:us-east-1:123456789012:sqs-x", "http://127.0.0.1:5000") == (
+        "http://127.0.0.1:5000/123456789012/sqs-x"
+    )
+
+
+class FakeStreams:
+    """Two tables' streams that share shard ids, as the emulator's do."""
+
+    def __init__(self, records: dict[str, list[dict[str, Any]]]) -> None:
+        self.records = records
+        self.iterators_asked: list[tuple[str, str, str]] = []
+
+    def describe_stream(self, StreamArn: str) -> dict[str, Any]:
+        return {"StreamDescription": {"Shards": [{"ShardId": "shardId-1"}]}}
+
+    def get_shard_iterator(self, StreamArn: str, ShardId: str, ShardIteratorType: str) -> dict[str, str]:
+        self.iterators_asked.append((StreamArn, ShardId, ShardIteratorType))
+        return {"ShardIterator": f"{StreamArn}|0"}
+
+    def get_records(self, ShardIterator: str) -> dict[str, Any]:
+        stream, position = ShardIterator.split("|")
+        records = self.records[stream][int(position) :]
+        return {"Records": records, "NextShardIterator": f"{stream}|{int(position) + len(records)}"}
+
+
+class FakeEvents:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> None:
+        self.sent.extend(Entries)
+
+
+class FakePipes:
+    def __init__(self, created: datetime) -> None:
+        self.created = created
+
+    def describe_pipe(self, Name: str) -> dict[str, Any]:
+        return {"CreationTime": self.created}
+
+
+def record(sequence: str, at: datetime) -> dict[str, Any]:
+    return {"eventName": "INSERT", "dynamodb": {"SequenceNumber": sequence, "ApproximateCreationDateTime": at}}
+
+
+def pipe(stream: str) -> PipeSpec:
+    return PipeSpec(
+        "pipe-config", "arn:aws:pipes:us-east-1:1:pipe/pipe-config", stream, "bus-arn", "src", "Changed", []
+    )
+
+
+def test_pipe_reader_delivers_changes_made_after_the_pipe_was_created() -> None:
+    created = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    streams = FakeStreams(
+        {"old": [record("1", created - timedelta(minutes=5)), record("2", created + timedelta(seconds=1))]}
+    )
+    events = FakeEvents()
+    reader = PipeReader(streams, events, FakePipes(created))
+    assert reader.poll([pipe("old")]) == 1
+    [sent] = events.sent
+    assert json.loads(sent["Detail"])["dynamodb"]["SequenceNumber"] == "2"
+    assert sent["Source"] == "src" and sent["DetailType"] == "Changed"
+
+
+def test_pipe_reader_reads_a_recreated_tables_stream_from_its_start() -> None:
+    created = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    later = created + timedelta(seconds=5)
+    streams = FakeStreams({"old": [record("1", later)], "new": [record("7", later)]})
+    events = FakeEvents()
+    reader = PipeReader(streams, events, FakePipes(created))
+    reader.poll([pipe("old")])
+    # WHEN the table (and so its stream) is replaced, with the same shard id
+    reader.poll([pipe("new")])
+    # THEN the new stream is read from its first record, not from the old stream's position
+    assert [json.loads(e["Detail"])["dynamodb"]["SequenceNumber"] for e in events.sent] == ["1", "7"]
+    assert [(s, t) for s, _, t in streams.iterators_asked] == [("old", "TRIM_HORIZON"), ("new", "TRIM_HORIZON")]
+
+
+def test_deployment_is_read_from_the_saved_stacks(rendered: dict, tmp_path: Path) -> None:
+    store = StackOutputsStore(tmp_path)
+    for stack in rendered.values():
+        store.save(stack.result)
+    deployment = Deployment.load(tmp_path)
+    assert len(deployment.functions) == 8
+    replicator = deployment.functions["lambda-replicator-prod-pl01"]
+    assert replicator.handler == "pipeline_functions.replicator.handler.lambda_handler"
+    assert replicator.timeout_seconds == 300
+    assert json.loads(replicator.environment["REPLICATION_TARGETS"])[0]["environment"] == "dev"
+    assert deployment.async_config(replicator.name).on_failure_arn.endswith(":sqs-replication-dlq-prod-pl01")  # type: ignore[union-attr]
+    lambda_rules = {rule.name for rule in deployment.lambda_rules()}
+    assert {"rule-s3-changes-prod-pl01", "rule-config-changes-prod-pl01", "rule-raw-uploads-dev-pl01"} <= lambda_rules
+    for rule in deployment.lambda_rules():
+        for target in rule.targets:
+            function = deployment.function_by_arn(target.arn)
+            assert function is not None and deployment.may_invoke(function.name, rule.arn), (rule.name, target.arn)
+    [pipe_spec] = deployment.pipes
+    assert pipe_spec.source == "pipeline-infra.config-table"
+    assert {m.function_name for m in deployment.mappings} == {
+        f"lambda-task-processor-{e}-pl01" for e in ("dev", "staging", "prod")
+    }
+    assert all(m.reports_item_failures for m in deployment.mappings)
+    assert "company-data-prod-us-east-1-pl01" in deployment.event_buckets
