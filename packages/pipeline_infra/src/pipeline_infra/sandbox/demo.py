@@ -8,6 +8,7 @@ drift report, and says where to look next.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -202,10 +203,14 @@ class Demo:
 
 
 def command_name() -> str:
-    """How to run the CLI from here: its name when it is on PATH, else its path in this environment."""
+    """How to run the CLI after this process: its name when the user's PATH has it, else its path.
+
+    Inside a nox session the session's environment is on PATH only until nox exits, so there the path is given.
+    """
     installed = Path(sys.executable).parent / "pipeline-infra"
     on_path = shutil.which("pipeline-infra")
-    if on_path and Path(on_path).resolve() == installed.resolve():
+    inside_nox = "NOX_CURRENT_SESSION" in os.environ
+    if on_path and not inside_nox and Path(on_path).resolve() == installed.resolve():
         return "pipeline-infra"
     try:
         return str(installed.relative_to(Path.cwd()))
