@@ -11,6 +11,13 @@ class SettingsError(PipelineInfraError):
     """shared_config/ is missing, unreadable or invalid."""
 
 
+class UnknownEnvironmentError(SettingsError, KeyError):
+    """An environment name that shared_config/ does not define (a KeyError too, for mapping-style callers)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class NamingError(PipelineInfraError):
     """A resource name breaks an AWS naming rule."""
 

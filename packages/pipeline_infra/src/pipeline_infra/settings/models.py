@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pipeline_infra.exceptions import UnknownEnvironmentError
+
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
     1,
@@ -197,7 +199,9 @@ class Settings(StrictModel):
         try:
             return self.environments[name]
         except KeyError:
-            raise KeyError(f"unknown environment {name!r}; expected one of {sorted(self.environments)}") from None
+            raise UnknownEnvironmentError(
+                f"unknown environment {name!r}; shared_config/ defines {sorted(self.environments)}"
+            ) from None
 
     @property
     def source(self) -> EnvironmentSettings:
