@@ -30,7 +30,7 @@ capture = ChangeCapture("capture", ChangeCaptureArgs(
 ), ctx.options())
 drift = DriftChecker("drift-checker", DriftCheckerArgs(
     ctx.env, ctx.names, ctx.function_code(), bucket_name, bucket_arn, table_name, table_arn,
-    success_topic, failure_topic, replicator.targets_json, [t.writer_role_arn for t in targets],
+    success_topic, failure_topic, replicator.targets_json, [t.writer_role_arn for t in targets], dlq_arn,
 ), ctx.options())
 
 ctx.export({

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pipeline_functions.drift_checker import DriftChecker, DriftKind, handler
+from pipeline_functions.drift_checker.exceptions import DriftCheckError
 from pipeline_functions.replicator import ReplicatorSettings
 from pipeline_functions.shared.targets import own_credentials
 
@@ -112,3 +113,24 @@ def test_report_serialises_for_the_cli(replicated: Aws, checker: DriftChecker) -
     dev = next(e for e in payload["environments"] if e["environment"] == "dev")
     assert dev["count"] == 1
     assert dev["differences"][0]["kind"] == "missing"
+
+
+def test_a_check_that_cannot_run_alerts_and_raises(
+    replicated: Aws, checker: DriftChecker, context: LambdaContext
+) -> None:
+    # GIVEN staging's bucket gone, so staging cannot be read
+    aws = replicated
+    for version in aws.s3.list_object_versions(Bucket=bucket_name("staging")).get("Versions", []):
+        aws.s3.delete_object(Bucket=bucket_name("staging"), Key=version["Key"], VersionId=version["VersionId"])
+    for marker in aws.s3.list_object_versions(Bucket=bucket_name("staging")).get("DeleteMarkers", []):
+        aws.s3.delete_object(Bucket=bucket_name("staging"), Key=marker["Key"], VersionId=marker["VersionId"])
+    aws.s3.delete_bucket(Bucket=bucket_name("staging"))
+    # WHEN the scheduled check runs
+    with pytest.raises(DriftCheckError, match=r"staging"):
+        handler.lambda_handler(load_event("scheduled_drift_check.json"), context)
+    # THEN operators get a failure notification naming the check, and the raise lets Lambda's on-failure
+    # destination keep the event for a redrive
+    [sent] = aws.notifications("failure")
+    assert sent["attributes"] == {"outcome": "failed", "environment": "prod", "source": "drift-checker"}
+    assert sent["body"]["reason"].startswith("drift check could not run:")
+    assert sent["body"]["correlation_id"] == load_event("scheduled_drift_check.json")["id"]

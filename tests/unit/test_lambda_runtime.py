@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pipeline_infra.engine.harness import StackOutputsStore
-from pipeline_infra.operations.redrive import original_event
+from pipeline_infra.operations.redrive import failed_function, original_event
 from pipeline_infra.sandbox.lambda_runtime.async_invoke import destination_record, queue_url
 from pipeline_infra.sandbox.lambda_runtime.deployment import Deployment, FunctionSpec, PipeSpec
 from pipeline_infra.sandbox.lambda_runtime.functions import Invocation
@@ -52,8 +52,10 @@ def test_on_failure_record_has_lambdas_shape_and_round_trips_through_redrive() -
     assert record["responseContext"]["functionError"] == "Unhandled"
     assert record["responsePayload"] == {"errorType": "ClientError", "errorMessage": "NoSuchBucket"}
     assert original_event(json.dumps(record)) == (event, 3)
-    # EventBridge's own DLQ holds the bare event.
+    assert failed_function(json.dumps(record)) == SPEC.name, "redrive replays it through the function that failed"
+    # EventBridge's own DLQ holds the bare event, replayed through the rule's target.
     assert original_event(json.dumps(event)) == (event, 0)
+    assert failed_function(json.dumps(event)) is None
 
 
 def test_queue_urls_come_from_arns() -> None:

@@ -35,6 +35,16 @@ def test_replicator_has_async_retries_and_on_failure_dlq(replication: RenderedSt
     assert config.inputs["destinationConfig"]["onFailure"]["destination"] == dlq_arn, config.urn
 
 
+def test_a_failed_drift_check_lands_in_the_dlq_for_redrive(replication: RenderedStack, rendered: dict) -> None:
+    config = replication.named("drift-checker-async")
+    dlq_arn = stack(rendered, "notifications", "prod").outputs["replication_dlq_arn"]
+    assert config.inputs["destinationConfig"]["onFailure"]["destination"] == dlq_arn, config.urn
+    assert config.inputs["functionName"] == replication.named("drift-checker-function-function").id
+    policy = json.loads(replication.named("drift-checker-function-policy").inputs["policy"])
+    [send] = [s for s in policy["Statement"] if s["Sid"] == "SendFailuresToDeadLetterQueue"]
+    assert send["Action"] == ["sqs:SendMessage"] and send["Resource"] == [dlq_arn]
+
+
 def test_object_rule_matches_prod_bucket_config_and_schemas_only(replication: RenderedStack, rendered: dict) -> None:
     prod_bucket = stack(rendered, "storage", "prod").outputs["bucket_name"]
     pattern = json.loads(replication.named("capture-s3-changes").inputs["eventPattern"])

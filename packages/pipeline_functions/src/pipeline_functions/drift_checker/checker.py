@@ -51,13 +51,36 @@ class DriftChecker:
         self._notifier = Notifier(sns_client or client("sns"), settings.success_topic_arn, settings.failure_topic_arn)
 
     def run(self, correlation_id: str = "") -> DriftReport:
-        report = compare_environments(
+        try:
+            report = self._compare()
+        except Exception as error:
+            # A check that cannot run is itself an alert: operators hear of it, and raising sends the
+            # event to the function's on-failure destination so `pipeline-infra redrive` can run it again.
+            logger.exception("drift check failed", extra={"correlation_id": correlation_id})
+            self._notifier.publish(
+                Notification(
+                    outcome="failed",
+                    environment=self.settings.environment,
+                    source=SOURCE,
+                    resource=f"{self.settings.environment} -> {','.join(t.environment for t in self.settings.targets)}",
+                    correlation_id=correlation_id,
+                    reason=f"drift check could not run: {type(error).__name__}: {error}",
+                )
+            )
+            raise
+        self._report(report, correlation_id)
+        return report
+
+    def _compare(self) -> DriftReport:
+        return compare_environments(
             self._source,
             self.settings.targets,
             self._targets.get,
             prefixes=self.settings.prefixes,
             rewrite_max_bytes=self.settings.rewrite_max_bytes,
         )
+
+    def _report(self, report: DriftReport, correlation_id: str) -> None:
         for env in report.environments:
             emit_metric("DriftCount", env.count, dimensions={"TargetEnvironment": env.environment})
             extra = {"environment": env.environment, "drift_count": env.count}
@@ -77,4 +100,3 @@ class DriftChecker:
                     details={"differences": listed[:_LISTED], "not_listed": max(env.count - _LISTED, 0)},
                 )
             )
-        return report

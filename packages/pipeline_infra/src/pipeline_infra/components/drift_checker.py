@@ -33,6 +33,8 @@ class DriftCheckerArgs:
     failure_topic_arn: pulumi.Input[str]
     targets_json: pulumi.Input[str]
     writer_role_arns: list[pulumi.Input[str]]
+    # A run that fails after Lambda's retries lands here with its event, for `pipeline-infra redrive`.
+    dlq_arn: pulumi.Input[str]
 
 
 class DriftChecker(pulumi.ComponentResource):
@@ -49,10 +51,11 @@ class DriftChecker(pulumi.ComponentResource):
             args.config_table_arn,
             args.success_topic_arn,
             args.failure_topic_arn,
+            args.dlq_arn,
             *args.writer_role_arns,
         ).apply(
             lambda a: documents.drift_checker(
-                a[0], a[1], writer_role_arns=list(a[4:]), topic_arns=[a[2], a[3]], prefixes=prefixes
+                a[0], a[1], writer_role_arns=list(a[5:]), topic_arns=[a[2], a[3]], prefixes=prefixes, dlq_arn=a[4]
             )
         )
         function_args = PipelineFunctionArgs(
@@ -74,6 +77,15 @@ class DriftChecker(pulumi.ComponentResource):
             statements=statements,
         )
         self.function = PipelineFunction(f"{name}-function", function_args, opts=child)
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-async",
+            function_name=self.function.function_name,
+            maximum_retry_attempts=args.env.replication.async_retry_attempts,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(destination=args.dlq_arn)
+            ),
+            opts=child,
+        )
         self.rule = aws.cloudwatch.EventRule(
             f"{name}-schedule",
             name=args.names.rule("drift-schedule"),

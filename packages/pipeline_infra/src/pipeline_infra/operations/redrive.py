@@ -38,6 +38,15 @@ def original_event(body: str) -> tuple[Any, int]:
     return message, 0
 
 
+def failed_function(body: str) -> str | None:
+    """The function an on-failure record came from (None for EventBridge's own dead letters)."""
+    message = json.loads(body)
+    if not isinstance(message, dict):
+        return None
+    arn = str((message.get("requestContext") or {}).get("functionArn", ""))
+    return arn.rsplit(":function:", maxsplit=1)[-1].split(":", maxsplit=1)[0] if ":function:" in arn else None
+
+
 def collect(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     while True:
@@ -50,18 +59,24 @@ def collect(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
 
 
 def redrive(runtime: LambdaRuntime, function_name: str, queue_url: str) -> RedriveReport:
+    """Replay every message: a Lambda on-failure record through the function it names, anything else (events
+    EventBridge could not deliver) through `function_name`, the queue's rule target."""
     report = RedriveReport()
     runtime.reload()
-    spec = runtime.deployment.functions[function_name]
     for message in collect(runtime.sqs, queue_url):
         event, attempts = original_event(message["Body"])
-        invocation = runtime.invoke(function_name, event)
+        name = failed_function(message["Body"])
+        name = name if name in runtime.deployment.functions else function_name
+        spec = runtime.deployment.functions[name]
+        invocation = runtime.invoke(name, event)
         report.replayed += 1
         if invocation.ok:
             report.succeeded += 1
         else:
             record = destination_record(spec, event, attempts + 1, invocation)
             runtime.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record))
-            report.failed.append({"reason": invocation.error_message, "error": invocation.error_type})
+            report.failed.append(
+                {"function": name, "reason": str(invocation.error_message), "error": str(invocation.error_type)}
+            )
         runtime.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return report

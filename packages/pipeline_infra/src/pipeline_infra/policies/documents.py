@@ -171,6 +171,7 @@ def drift_checker(
     writer_role_arns: list[str],
     topic_arns: list[str],
     prefixes: list[str],
+    dlq_arn: str,
 ) -> list[dict[str, Any]]:
     return [
         statement("ReadSourceObjects", ["s3:GetObject"], _objects(source_bucket_arn, prefixes)),
@@ -178,6 +179,7 @@ def drift_checker(
         statement("ReadSourceItems", ["dynamodb:Scan"], [source_table_arn]),
         statement("AssumeWriterRoles", ["sts:AssumeRole"], writer_role_arns),
         statement("Notify", ["sns:Publish"], topic_arns),
+        statement("SendFailuresToDeadLetterQueue", ["sqs:SendMessage"], [dlq_arn]),
     ]
 
 
