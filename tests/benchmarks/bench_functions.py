@@ -6,6 +6,7 @@ process, so tracemalloc sees only the function's allocations. Prints figures; as
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -15,8 +16,12 @@ import sys
 import time
 import tracemalloc
 import urllib.request
+from typing import TYPE_CHECKING
 
 import boto3
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 MIB = 1024 * 1024
 REGION = "us-east-1"
@@ -79,6 +84,24 @@ def targets() -> str:
     )
 
 
+@contextlib.contextmanager
+def handler_output_discarded() -> Iterator[None]:
+    """The handlers' own log lines and EMF records go to /dev/null, so only the figures are printed.
+
+    Powertools writes to the stdout it found at import, so the file descriptor itself is redirected.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
 def bench_replicator(endpoint: str) -> None:
     from pipeline_functions.replicator import Replicator, ReplicatorSettings
     from pipeline_functions.shared.targets import own_credentials
@@ -110,7 +133,8 @@ def bench_replicator(endpoint: str) -> None:
         }
         tracemalloc.start()
         started = time.perf_counter()
-        replicator.handle(event)
+        with handler_output_discarded():
+            replicator.handle(event)
         elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
@@ -161,7 +185,8 @@ def bench_validator(endpoint: str) -> None:
         }
         tracemalloc.start()
         started = time.perf_counter()
-        result = validator.handle(event)["results"][0]
+        with handler_output_discarded():
+            result = validator.handle(event)["results"][0]
         elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
