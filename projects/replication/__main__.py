@@ -5,6 +5,7 @@ from pipeline_infra.components import (
     ChangeCaptureArgs,
     DriftChecker,
     DriftCheckerArgs,
+    ReplicationSource,
     Replicator,
     ReplicatorArgs,
 )
@@ -20,17 +21,17 @@ dlq_arn = notifications.require_output("replication_dlq_arn")
 dlq_url = notifications.require_output("replication_dlq_url")
 targets = ctx.replication_targets()
 
-replicator = Replicator("replicator", ReplicatorArgs(
+source = ReplicationSource(
     ctx.env, ctx.names, ctx.function_code(), bucket_name, bucket_arn, table_name, table_arn,
-    success_topic, failure_topic, dlq_arn, targets,
-), ctx.options())
+    success_topic, failure_topic, dlq_arn,
+)
+replicator = Replicator("replicator", ReplicatorArgs(source, targets), ctx.options())
 capture = ChangeCapture("capture", ChangeCaptureArgs(
     ctx.names, ctx.env.replication, bucket_name, table_arn, storage.require_output("config_table_stream_arn"),
     replicator.function_name, replicator.function_arn, dlq_arn, dlq_url,
 ), ctx.options())
 drift = DriftChecker("drift-checker", DriftCheckerArgs(
-    ctx.env, ctx.names, ctx.function_code(), bucket_name, bucket_arn, table_name, table_arn,
-    success_topic, failure_topic, replicator.targets_json, [t.writer_role_arn for t in targets], dlq_arn,
+    source, replicator.targets_json, [t.writer_role_arn for t in targets],
 ), ctx.options())
 
 ctx.export({

@@ -11,6 +11,7 @@ from pipeline_infra.components.pipeline_function import PipelineFunction, Pipeli
 from pipeline_infra.components.pipeline_table import PipelineTable, PipelineTableArgs, SecondaryIndex
 from pipeline_infra.components.processing import Processing, ProcessingArgs
 from pipeline_infra.components.replica_writer import ReplicaWriterRole, ReplicaWriterRoleArgs
+from pipeline_infra.components.replication_source import ReplicationSource
 from pipeline_infra.components.replicator import ReplicationTarget, Replicator, ReplicatorArgs
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "ProcessingArgs",
     "ReplicaWriterRole",
     "ReplicaWriterRoleArgs",
+    "ReplicationSource",
     "ReplicationTarget",
     "Replicator",
     "ReplicatorArgs",

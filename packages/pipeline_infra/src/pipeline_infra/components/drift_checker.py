@@ -14,27 +14,16 @@ from pipeline_infra.components.targets import invoke_permission, retry_policy
 from pipeline_infra.policies import documents
 
 if TYPE_CHECKING:
-    from pipeline_infra.naming import Names
-    from pipeline_infra.settings import EnvironmentSettings
+    from pipeline_infra.components.replication_source import ReplicationSource
 
 DRIFT_CHECKER_HANDLER = "pipeline_functions.drift_checker.handler.lambda_handler"
 
 
 @dataclass
 class DriftCheckerArgs:
-    env: EnvironmentSettings
-    names: Names
-    code_path: str
-    bucket_name: pulumi.Input[str]
-    bucket_arn: pulumi.Input[str]
-    config_table_name: pulumi.Input[str]
-    config_table_arn: pulumi.Input[str]
-    success_topic_arn: pulumi.Input[str]
-    failure_topic_arn: pulumi.Input[str]
+    source: ReplicationSource
     targets_json: pulumi.Input[str]
     writer_role_arns: list[pulumi.Input[str]]
-    # A run that fails after Lambda's retries lands here with its event, for `pipeline-infra redrive`.
-    dlq_arn: pulumi.Input[str]
 
 
 class DriftChecker(pulumi.ComponentResource):
@@ -45,13 +34,13 @@ class DriftChecker(pulumi.ComponentResource):
     def __init__(self, name: str, args: DriftCheckerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pipeline-infra:replication:DriftChecker", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        prefixes = args.env.replication.prefixes
+        prefixes = args.source.env.replication.prefixes
         statements = pulumi.Output.all(
-            args.bucket_arn,
-            args.config_table_arn,
-            args.success_topic_arn,
-            args.failure_topic_arn,
-            args.dlq_arn,
+            args.source.bucket_arn,
+            args.source.config_table_arn,
+            args.source.success_topic_arn,
+            args.source.failure_topic_arn,
+            args.source.dlq_arn,
             *args.writer_role_arns,
         ).apply(
             lambda a: documents.drift_checker(
@@ -59,20 +48,20 @@ class DriftChecker(pulumi.ComponentResource):
             )
         )
         function_args = PipelineFunctionArgs(
-            function_name=args.names.function("drift-checker"),
-            role_name=args.names.role("drift-checker"),
+            function_name=args.source.names.function("drift-checker"),
+            role_name=args.source.names.role("drift-checker"),
             handler=DRIFT_CHECKER_HANDLER,
-            code_path=args.code_path,
-            function=args.env.functions.drift_checker,
-            common=args.env.functions,
+            code_path=args.source.code_path,
+            function=args.source.env.functions.drift_checker,
+            common=args.source.env.functions,
             environment={
-                "PIPELINE_ENVIRONMENT": args.env.name,
-                "DATA_BUCKET": args.bucket_name,
-                "CONFIG_TABLE": args.config_table_name,
+                "PIPELINE_ENVIRONMENT": args.source.env.name,
+                "DATA_BUCKET": args.source.bucket_name,
+                "CONFIG_TABLE": args.source.config_table_name,
                 "REPLICATION_TARGETS": args.targets_json,
                 "REPLICATION_PREFIXES": json.dumps(prefixes),
-                "SUCCESS_TOPIC_ARN": args.success_topic_arn,
-                "FAILURE_TOPIC_ARN": args.failure_topic_arn,
+                "SUCCESS_TOPIC_ARN": args.source.success_topic_arn,
+                "FAILURE_TOPIC_ARN": args.source.failure_topic_arn,
             },
             statements=statements,
         )
@@ -80,16 +69,18 @@ class DriftChecker(pulumi.ComponentResource):
         aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-async",
             function_name=self.function.function_name,
-            maximum_retry_attempts=args.env.replication.async_retry_attempts,
+            maximum_retry_attempts=args.source.env.replication.async_retry_attempts,
             destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
-                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(destination=args.dlq_arn)
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                    destination=args.source.dlq_arn
+                )
             ),
             opts=child,
         )
         self.rule = aws.cloudwatch.EventRule(
             f"{name}-schedule",
-            name=args.names.rule("drift-schedule"),
-            schedule_expression=args.env.replication.drift_schedule,
+            name=args.source.names.rule("drift-schedule"),
+            schedule_expression=args.source.env.replication.drift_schedule,
             opts=child,
         )
         aws.cloudwatch.EventTarget(

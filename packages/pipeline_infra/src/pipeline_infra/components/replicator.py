@@ -14,8 +14,7 @@ from pipeline_infra.components.pipeline_table import PipelineTable, PipelineTabl
 from pipeline_infra.policies import documents
 
 if TYPE_CHECKING:
-    from pipeline_infra.naming import Names
-    from pipeline_infra.settings import EnvironmentSettings
+    from pipeline_infra.components.replication_source import ReplicationSource
 
 REPLICATOR_HANDLER = "pipeline_functions.replicator.handler.lambda_handler"
 
@@ -62,16 +61,7 @@ def targets_document(
 
 @dataclass
 class ReplicatorArgs:
-    env: EnvironmentSettings
-    names: Names
-    code_path: str
-    bucket_name: pulumi.Input[str]
-    bucket_arn: pulumi.Input[str]
-    config_table_name: pulumi.Input[str]
-    config_table_arn: pulumi.Input[str]
-    success_topic_arn: pulumi.Input[str]
-    failure_topic_arn: pulumi.Input[str]
-    dlq_arn: pulumi.Input[str]
+    source: ReplicationSource
     targets: list[ReplicationTarget]
 
 
@@ -85,13 +75,13 @@ class Replicator(pulumi.ComponentResource):
     def __init__(self, name: str, args: ReplicatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pipeline-infra:replication:Replicator", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        replication = args.env.replication
+        replication = args.source.env.replication
         self.idempotency = PipelineTable(
             f"{name}-idempotency",
             PipelineTableArgs(
-                table_name=args.names.idempotency_table,
+                table_name=args.source.names.idempotency_table,
                 hash_key="id",
-                billing=args.env.storage.config_table.billing,
+                billing=args.source.env.storage.config_table.billing,
                 ttl_attribute="expiration",
             ),
             opts=child,
@@ -101,20 +91,20 @@ class Replicator(pulumi.ComponentResource):
         self.function = PipelineFunction(
             f"{name}-function",
             PipelineFunctionArgs(
-                function_name=args.names.function("replicator"),
-                role_name=args.names.role("replicator"),
+                function_name=args.source.names.function("replicator"),
+                role_name=args.source.names.role("replicator"),
                 handler=REPLICATOR_HANDLER,
-                code_path=args.code_path,
-                function=args.env.functions.replicator,
-                common=args.env.functions,
+                code_path=args.source.code_path,
+                function=args.source.env.functions.replicator,
+                common=args.source.env.functions,
                 environment={
-                    "PIPELINE_ENVIRONMENT": args.env.name,
-                    "DATA_BUCKET": args.bucket_name,
-                    "CONFIG_TABLE": args.config_table_name,
+                    "PIPELINE_ENVIRONMENT": args.source.env.name,
+                    "DATA_BUCKET": args.source.bucket_name,
+                    "CONFIG_TABLE": args.source.config_table_name,
                     "IDEMPOTENCY_TABLE": self.idempotency.table_name,
                     "IDEMPOTENCY_TTL_SECONDS": str(replication.idempotency_ttl_seconds),
-                    "SUCCESS_TOPIC_ARN": args.success_topic_arn,
-                    "FAILURE_TOPIC_ARN": args.failure_topic_arn,
+                    "SUCCESS_TOPIC_ARN": args.source.success_topic_arn,
+                    "FAILURE_TOPIC_ARN": args.source.failure_topic_arn,
                     "REPLICATION_TARGETS": self.targets_json,
                     "REPLICATION_PREFIXES": json.dumps(replication.prefixes),
                     "PROPAGATE_DELETES": str(replication.propagate_deletes).lower(),
@@ -122,12 +112,12 @@ class Replicator(pulumi.ComponentResource):
                     "REWRITE_MAX_BYTES": str(replication.rewrite_max_bytes),
                 },
                 statements=pulumi.Output.all(
-                    args.bucket_arn,
-                    args.config_table_arn,
+                    args.source.bucket_arn,
+                    args.source.config_table_arn,
                     self.idempotency.table_arn,
-                    args.success_topic_arn,
-                    args.failure_topic_arn,
-                    args.dlq_arn,
+                    args.source.success_topic_arn,
+                    args.source.failure_topic_arn,
+                    args.source.dlq_arn,
                     *writer_arns,
                 ).apply(
                     lambda a: documents.replicator(
@@ -149,7 +139,9 @@ class Replicator(pulumi.ComponentResource):
             maximum_retry_attempts=replication.async_retry_attempts,
             maximum_event_age_in_seconds=replication.maximum_event_age_seconds,
             destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
-                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(destination=args.dlq_arn)
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                    destination=args.source.dlq_arn
+                )
             ),
             opts=child,
         )
@@ -169,10 +161,12 @@ class Replicator(pulumi.ComponentResource):
 
     @staticmethod
     def _targets_json(args: ReplicatorArgs) -> pulumi.Output[str]:
-        source_token = f"-{args.env.name}-{args.names.suffix}"
+        source_token = f"-{args.source.env.name}-{args.source.names.suffix}"
         resolved = [_describe_target(t) for t in args.targets]
-        return pulumi.Output.all(args.bucket_name, *resolved).apply(
-            lambda v: targets_document(str(v[0]), source_token, args.env.account_id, args.env.region, list(v[1:]))
+        return pulumi.Output.all(args.source.bucket_name, *resolved).apply(
+            lambda v: targets_document(
+                str(v[0]), source_token, args.source.env.account_id, args.source.env.region, list(v[1:])
+            )
         )
 
 
