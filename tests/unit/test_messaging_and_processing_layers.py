@@ -85,6 +85,22 @@ def test_validator_is_triggered_by_raw_uploads_of_its_own_bucket(
     assert permission.inputs["principal"] == "events.amazonaws.com"
 
 
+def test_validator_failures_retry_per_settings_then_land_in_the_task_dlq(
+    processing: RenderedStack, rendered: dict, settings: Settings, env: str
+) -> None:
+    replication = settings.env(env).replication
+    target = processing.named("processing-raw-uploads-target")
+    assert target.inputs["retryPolicy"] == {
+        "maximumRetryAttempts": replication.rule_retry_attempts,
+        "maximumEventAgeInSeconds": replication.rule_maximum_event_age_seconds,
+    }
+    config = processing.named("processing-validator-async")
+    task_dlq = stack(rendered, "notifications", env).outputs["task_dlq_arn"]
+    assert config.inputs["maximumRetryAttempts"] == replication.async_retry_attempts
+    assert config.inputs["maximumEventAgeInSeconds"] == replication.maximum_event_age_seconds
+    assert config.inputs["destinationConfig"]["onFailure"]["destination"] == task_dlq, config.urn
+
+
 def test_task_processor_reports_partial_batch_failures(processing: RenderedStack, rendered: dict, env: str) -> None:
     mapping = processing.named("processing-task-source")
     assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from pipeline_infra.components.pipeline_function import PipelineFunction, PipelineFunctionArgs
-from pipeline_infra.components.targets import invoke_permission, retry_policy
+from pipeline_infra.components.targets import failures_to_dead_letter_queue, invoke_permission, retry_policy
 from pipeline_infra.policies import documents
 
 if TYPE_CHECKING:
@@ -66,16 +66,8 @@ class DriftChecker(pulumi.ComponentResource):
             statements=statements,
         )
         self.function = PipelineFunction(f"{name}-function", function_args, opts=child)
-        aws.lambda_.FunctionEventInvokeConfig(
-            f"{name}-async",
-            function_name=self.function.function_name,
-            maximum_retry_attempts=args.source.env.replication.async_retry_attempts,
-            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
-                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
-                    destination=args.source.dlq_arn
-                )
-            ),
-            opts=child,
+        failures_to_dead_letter_queue(
+            f"{name}-async", self.function.function_name, args.source.env.replication, args.source.dlq_arn, child
         )
         self.rule = aws.cloudwatch.EventRule(
             f"{name}-schedule",

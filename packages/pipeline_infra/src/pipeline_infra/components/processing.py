@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from pipeline_infra.components.pipeline_function import PipelineFunction, PipelineFunctionArgs
-from pipeline_infra.components.targets import RETRY_POLICY, invoke_permission
+from pipeline_infra.components.targets import failures_to_dead_letter_queue, invoke_permission, retry_policy
 from pipeline_infra.policies import documents
 
 if TYPE_CHECKING:
@@ -138,19 +138,13 @@ class Processing(pulumi.ComponentResource):
             rule=self.rule.name,
             target_id="validator",
             arn=self.validator.function_arn,
-            retry_policy=RETRY_POLICY,
+            retry_policy=retry_policy(
+                args.env.replication.rule_retry_attempts, args.env.replication.rule_maximum_event_age_seconds
+            ),
             dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=args.task_dlq_arn),
             opts=child,
         )
         invoke_permission(f"{name}-raw-uploads-invoke", self.validator.function_name, self.rule.arn, child)
-        aws.lambda_.FunctionEventInvokeConfig(
-            f"{name}-validator-async",
-            function_name=self.validator.function_name,
-            maximum_retry_attempts=2,
-            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
-                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
-                    destination=args.task_dlq_arn
-                )
-            ),
-            opts=child,
+        failures_to_dead_letter_queue(
+            f"{name}-validator-async", self.validator.function_name, args.env.replication, args.task_dlq_arn, child
         )

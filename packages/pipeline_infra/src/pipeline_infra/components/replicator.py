@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pulumi
-import pulumi_aws as aws
 
 from pipeline_infra.components.pipeline_function import PipelineFunction, PipelineFunctionArgs
 from pipeline_infra.components.pipeline_table import PipelineTable, PipelineTableArgs
+from pipeline_infra.components.targets import failures_to_dead_letter_queue
 from pipeline_infra.policies import documents
 
 if TYPE_CHECKING:
@@ -133,17 +133,8 @@ class Replicator(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        aws.lambda_.FunctionEventInvokeConfig(
-            f"{name}-async",
-            function_name=self.function.function_name,
-            maximum_retry_attempts=replication.async_retry_attempts,
-            maximum_event_age_in_seconds=replication.maximum_event_age_seconds,
-            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
-                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
-                    destination=args.source.dlq_arn
-                )
-            ),
-            opts=child,
+        failures_to_dead_letter_queue(
+            f"{name}-async", self.function.function_name, replication, args.source.dlq_arn, child
         )
         self.function_name = self.function.function_name
         self.function_arn = self.function.function_arn

@@ -1,4 +1,4 @@
-"""Pieces shared by every EventBridge → Lambda wiring: the retry policy and the invoke permission."""
+"""Pieces shared by every asynchronously invoked function: rule retry policy, invoke permission, failure destination."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pulumi_aws as aws
 if TYPE_CHECKING:
     import pulumi
 
-# EventBridge keeps retrying with backoff for up to an hour, then hands the event to the target's DLQ.
-RETRY_POLICY = aws.cloudwatch.EventTargetRetryPolicyArgs(maximum_event_age_in_seconds=3600, maximum_retry_attempts=8)
+    from pipeline_infra.settings import ReplicationSettings
 
 
 def retry_policy(attempts: int, max_age_seconds: int) -> aws.cloudwatch.EventTargetRetryPolicyArgs:
+    """EventBridge retries delivery with backoff within these limits, then hands the event to the target's DLQ."""
     return aws.cloudwatch.EventTargetRetryPolicyArgs(
         maximum_event_age_in_seconds=max_age_seconds, maximum_retry_attempts=attempts
     )
@@ -29,5 +29,25 @@ def invoke_permission(
         function=function_name,
         principal="events.amazonaws.com",
         source_arn=rule_arn,
+        opts=opts,
+    )
+
+
+def failures_to_dead_letter_queue(
+    name: str,
+    function_name: pulumi.Input[str],
+    replication: ReplicationSettings,
+    dlq_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> aws.lambda_.FunctionEventInvokeConfig:
+    """Lambda's async retries, then the on-failure destination: the event and the reason, kept for a redrive."""
+    return aws.lambda_.FunctionEventInvokeConfig(
+        name,
+        function_name=function_name,
+        maximum_retry_attempts=replication.async_retry_attempts,
+        maximum_event_age_in_seconds=replication.maximum_event_age_seconds,
+        destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+            on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(destination=dlq_arn)
+        ),
         opts=opts,
     )
