@@ -10,6 +10,7 @@ ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 ENVIRONMENTS = ("dev", "staging", "prod")
 LIBRARY = ROOT / "packages" / "pipeline_infra"
+TOOLS = ROOT / "packages" / "pipeline_infra_tools"
 FUNCTIONS = ROOT / "packages" / "pipeline_functions"
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -23,7 +24,9 @@ def _group(name: str) -> list[str]:
 
 
 def _install_project(session: nox.Session, *groups: str) -> None:
-    session.install("-e", str(FUNCTIONS), "-e", f"{LIBRARY}[sandbox]", *(r for g in groups for r in _group(g)))
+    session.install(
+        "-e", str(LIBRARY), "-e", str(FUNCTIONS), "-e", f"{TOOLS}[sandbox]", *(r for g in groups for r in _group(g))
+    )
 
 
 def _build_library(session: nox.Session) -> None:

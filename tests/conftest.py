@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_infra.workspace import Workspace
+from pipeline_infra_tools.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "tests" / "events"

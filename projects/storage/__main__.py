@@ -10,11 +10,14 @@ from pipeline_infra.components import (
     SecondaryIndex,
 )
 from pipeline_infra.context import LayerContext
+from pipeline_infra.layers import NAME_SUFFIX_OUTPUT, REPLICA_WRITER_ROLE_ARN_OUTPUT, STORAGE
 
 ctx = LayerContext.from_stack_config("storage")
 storage, names, opts, source = ctx.env.storage, ctx.names, ctx.options(), ctx.settings.source
 
-readers = [ctx.names_of(t).role_arn("replica-writer") for t in source.replication.targets] if ctx.env == source else []
+# The source bucket lets each target's writer role read what it copies, by the ARN that target exported.
+targets = ctx.env.replication.targets
+readers = [ctx.stack_reference(STORAGE, t).require_output(REPLICA_WRITER_ROLE_ARN_OUTPUT) for t in targets]
 bucket = DataBucket("data", DataBucketArgs(
     names.bucket, storage.raw_retention_days, storage.noncurrent_version_expiration_days, storage.force_destroy,
     replica_reader_arns=readers, replicated_prefixes=source.replication.prefixes,
@@ -30,6 +33,7 @@ metadata = PipelineTable("metadata", PipelineTableArgs(
 ), opts)
 ctx.export({
     "environment": ctx.env.name, "region": ctx.env.region, "account_id": ctx.env.account_id,
+    NAME_SUFFIX_OUTPUT: names.suffix,
     "bucket_name": bucket.bucket_name, "bucket_arn": bucket.bucket_arn,
     "config_table_name": config.table_name, "config_table_arn": config.table_arn,
     "config_table_stream_arn": config.stream_arn,
@@ -43,4 +47,4 @@ if ctx.env.name in source.replication.targets:
         bucket.bucket_arn, config.table_arn,
         f"arn:aws:s3:::{source_names.bucket}", source.replication.prefixes,
     ), opts)
-    ctx.export({"replica_writer_role_arn": writer.role_arn, "replica_writer_role_name": writer.role_name})
+    ctx.export({REPLICA_WRITER_ROLE_ARN_OUTPUT: writer.role_arn, "replica_writer_role_name": writer.role_name})

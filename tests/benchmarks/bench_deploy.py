@@ -16,10 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "packages" / "pipeline_infra" / "src"))
 
-from pipeline_infra.deploy.local_target import LocalTarget  # noqa: E402
-from pipeline_infra.deploy.orchestrator import Orchestrator  # noqa: E402
 from pipeline_infra.settings import load_settings  # noqa: E402
-from pipeline_infra.workspace import Workspace  # noqa: E402
+from pipeline_infra_tools.deploy.local_target import LocalTarget  # noqa: E402
+from pipeline_infra_tools.deploy.orchestrator import Orchestrator  # noqa: E402
+from pipeline_infra_tools.workspace import Workspace  # noqa: E402
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 WORKSPACE_PARTS = ("projects", "shared_config", "packages/pipeline_functions")

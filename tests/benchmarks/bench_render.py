@@ -14,10 +14,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline_infra.context import LAYERS
-from pipeline_infra.render import render_environment, render_stacks
+from pipeline_infra.layers import LAYERS
 from pipeline_infra.settings import load_settings
-from pipeline_infra.workspace import Workspace
+from pipeline_infra_tools.programs.render import render_environment, render_stacks
+from pipeline_infra_tools.workspace import Workspace
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "packages" / "pipeline_infra" / "src"))
 
-from pipeline_infra.deploy.local_target import LocalTarget  # noqa: E402
-from pipeline_infra.deploy.orchestrator import Orchestrator  # noqa: E402
 from pipeline_infra.settings import load_settings  # noqa: E402
+from pipeline_infra_tools.deploy.local_target import LocalTarget  # noqa: E402
+from pipeline_infra_tools.deploy.orchestrator import Orchestrator  # noqa: E402
 from tests.integration.conftest import ENVIRONMENTS, copy_workspace  # noqa: E402
 
 CHANGES = 240

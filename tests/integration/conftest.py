@@ -10,19 +10,19 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from pipeline_infra.deploy.local_target import LocalTarget
-from pipeline_infra.deploy.orchestrator import Orchestrator
 from pipeline_infra.settings import load_settings
-from pipeline_infra.workspace import Workspace
+from pipeline_infra_tools.deploy.local_target import LocalTarget
+from pipeline_infra_tools.deploy.orchestrator import Orchestrator
+from pipeline_infra_tools.workspace import Workspace
 from tests.conftest import ROOT, build_library_wheel
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from pipeline_infra.deploy.base import LayerResult, Operation, ProgressEvent
-    from pipeline_infra.sandbox.state import SandboxState
     from pipeline_infra.settings import Settings
+    from pipeline_infra_tools.deploy.base import LayerResult, Operation, ProgressEvent
+    from pipeline_infra_tools.sandbox.state import SandboxState
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 # What a program needs from the repository: its projects, settings and the function sources for the artifact.

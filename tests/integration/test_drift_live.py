@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pipeline_functions.replicator.items import to_dynamodb
-from pipeline_infra.drift import Category, DriftRequest, FailOn, Kind, Status, run_drift
-from pipeline_infra.drift.live import compare_data
+from pipeline_infra_tools.drift import Category, DriftRequest, FailOn, Kind, Status, run_drift
+from pipeline_infra_tools.drift.live import compare_data
 
 if TYPE_CHECKING:
-    from pipeline_infra.drift import Difference
+    from pipeline_infra_tools.drift import Difference
     from tests.integration.conftest import DeployedSandbox
 
 pytestmark = pytest.mark.integration

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from pipeline_infra.operations import redrive
-from pipeline_infra.sandbox.lambda_runtime.process import runtime_for
+from pipeline_infra_tools.operations import redrive
+from pipeline_infra_tools.sandbox.lambda_runtime.process import runtime_for
 from tests.integration.helpers import (
     object_versions,
     overlay_level,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pipeline_infra.sandbox.lambda_runtime.sources import TAP_PREFIX, TAP_TARGET_ID
+from pipeline_infra_tools.sandbox.lambda_runtime.sources import TAP_PREFIX, TAP_TARGET_ID
 from tests.integration.conftest import ENVIRONMENTS
 
 if TYPE_CHECKING:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pipeline_infra.operations.events import item_event, object_event
-from pipeline_infra.sandbox.lambda_runtime.process import runtime_for
+from pipeline_infra_tools.operations.events import item_event, object_event
+from pipeline_infra_tools.sandbox.lambda_runtime.process import runtime_for
 from tests.integration.helpers import (
     object_versions,
     overlay_level,
@@ -34,8 +34,8 @@ from tests.integration.helpers import (
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from pipeline_infra.sandbox.lambda_runtime.functions import Invocation
-    from pipeline_infra.sandbox.lambda_runtime.service import LambdaRuntime
+    from pipeline_infra_tools.sandbox.lambda_runtime.functions import Invocation
+    from pipeline_infra_tools.sandbox.lambda_runtime.service import LambdaRuntime
     from tests.integration.conftest import DeployedSandbox
 
 pytestmark = pytest.mark.integration

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pipeline_infra.render import render_stacks
 from pipeline_infra.settings import Settings, load_settings
+from pipeline_infra_tools.programs.render import render_stacks
 
 if TYPE_CHECKING:
-    from pipeline_infra.engine import RecordedResource, StackResult
-    from pipeline_infra.workspace import Workspace
+    from pipeline_infra_tools.engine import RecordedResource, StackResult
+    from pipeline_infra_tools.workspace import Workspace
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 

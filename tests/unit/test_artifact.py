@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pipeline_infra.artifact import FUNCTION_ARTIFACT_ENV, build_function_artifact, function_artifact_path
+from pipeline_infra_tools.artifact import FUNCTION_ARTIFACT_ENV, build_function_artifact, function_artifact_path
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -91,7 +91,7 @@ def test_the_environment_variable_overrides_the_build(tmp_path: Path, monkeypatc
 
 
 PUBLIC_API = {
-    "pipeline_infra.artifact": [
+    "pipeline_infra_tools.artifact": [
         "FUNCTION_ARTIFACT_ENV",
         "ArtifactError",
         "build_function_artifact",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -12,19 +13,20 @@ import yaml
 from botocore.exceptions import ClientError, ProfileNotFound
 from pulumi import automation as auto
 
-from pipeline_infra.artifact import ArtifactError
-from pipeline_infra.context import LAYERS, stack_reference_name
-from pipeline_infra.deploy.aws_target import AwsTarget, StackSpec
-from pipeline_infra.exceptions import DeployError
+from pipeline_infra import __version__ as LIBRARY_VERSION
+from pipeline_infra.layers import LAYERS, stack_reference_name
 from pipeline_infra.settings import Settings, load_settings
-from pipeline_infra.workspace import Workspace
+from pipeline_infra_tools.artifact import ArtifactError
+from pipeline_infra_tools.deploy.aws_target import AwsTarget, StackSpec
+from pipeline_infra_tools.exceptions import DeployError
+from pipeline_infra_tools.workspace import Workspace
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     import boto3
 
-    from pipeline_infra.deploy.base import ProgressEvent
+    from pipeline_infra_tools.deploy.base import ProgressEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_REGION, DEV_ACCOUNT = "us-east-2", "210987654321"
@@ -505,9 +507,10 @@ def test_preflight_accepts_other_ways_to_keep_secrets(
 
 
 def test_preflight_with_an_unbuilt_library_pin(root: Path, settings: Settings, engine: FakeAutomation) -> None:
-    (root / "dist" / "pipeline_infra-0.1.0-py3-none-any.whl").unlink()
+    (root / "dist" / f"pipeline_infra-{LIBRARY_VERSION}-py3-none-any.whl").unlink()
     with pytest.raises(
-        DeployError, match=r"layer storage: pipeline-infra 0\.1\.0 is pinned but not built.*nox -s build"
+        DeployError,
+        match=rf"layer storage: pipeline-infra {re.escape(LIBRARY_VERSION)} is pinned but not built.*nox -s build",
     ):
         make_target(root, settings, engine).preflight("dev", ["storage"])
 

@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pipeline_infra.deploy.base import LayerResult, ProgressEvent
-from pipeline_infra.deploy.orchestrator import Orchestrator, make_target, target_name
-from pipeline_infra.exceptions import DeployError
 from pipeline_infra.settings import load_settings
-from pipeline_infra.workspace import Workspace
+from pipeline_infra_tools.deploy.base import LayerResult, ProgressEvent
+from pipeline_infra_tools.deploy.orchestrator import Orchestrator, make_target, target_name
+from pipeline_infra_tools.exceptions import DeployError
+from pipeline_infra_tools.workspace import Workspace
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from pipeline_infra.deploy.base import Operation
     from pipeline_infra.settings import Settings
+    from pipeline_infra_tools.deploy.base import Operation
 
 ROOT = Path(__file__).resolve().parents[2]
 

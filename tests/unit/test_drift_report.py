@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pipeline_infra.cli import main
-from pipeline_infra.drift import (
+from pipeline_infra_tools.cli import main
+from pipeline_infra_tools.drift import (
     SCHEMA,
     Category,
     Difference,
@@ -53,7 +53,7 @@ def from_session(monkeypatch: pytest.MonkeyPatch, documents: Documents) -> Docum
         assert not missing, f"not rendered in this session: {missing}"
         return {stack: served[stack] for stack in wanted}
 
-    monkeypatch.setattr("pipeline_infra.drift.runner.rendered_documents", rendered_documents)
+    monkeypatch.setattr("pipeline_infra_tools.drift.runner.rendered_documents", rendered_documents)
     monkeypatch.chdir(ROOT)
     return served
 
@@ -65,7 +65,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 
 
 def test_public_api_is_pinned() -> None:
-    assert set(importlib.import_module("pipeline_infra.drift").__all__) == PUBLIC_API
+    assert set(importlib.import_module("pipeline_infra_tools.drift").__all__) == PUBLIC_API
 
 
 def test_shipped_settings_exit_0_and_list_the_approved_differences(

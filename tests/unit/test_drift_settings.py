@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from pipeline_infra.drift import Status, check_rule, compare_settings, find_approval, path_matches
 from pipeline_infra.settings import load_settings
+from pipeline_infra_tools.drift import Status, check_rule, compare_settings, find_approval, path_matches
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from pipeline_infra.drift import Difference
+    from pipeline_infra_tools.drift import Difference
 
 ENVS = ("dev", "staging", "prod")
 

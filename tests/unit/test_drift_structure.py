@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pipeline_infra.drift import Kind, Status, compare_structure
-from pipeline_infra.drift.graph_diff import LAYER_PATH, PRESENT_PATH
+from pipeline_infra_tools.drift import Kind, Status, compare_structure
+from pipeline_infra_tools.drift.graph_diff import LAYER_PATH, PRESENT_PATH
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from pipeline_infra.drift import Difference
     from pipeline_infra.settings import Settings
+    from pipeline_infra_tools.drift import Difference
 
 ENVS = ("dev", "staging", "prod")
 Documents = dict[tuple[str, str], dict[str, Any]]

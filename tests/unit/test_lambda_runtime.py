@@ -6,12 +6,12 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pipeline_infra.engine.harness import StackOutputsStore
-from pipeline_infra.operations.redrive import failed_function, original_event
-from pipeline_infra.sandbox.lambda_runtime.async_invoke import destination_record, queue_url
-from pipeline_infra.sandbox.lambda_runtime.deployment import Deployment, FunctionSpec, PipeSpec
-from pipeline_infra.sandbox.lambda_runtime.functions import Invocation
-from pipeline_infra.sandbox.lambda_runtime.sources import PipeReader, failed_message_ids
+from pipeline_infra_tools.engine.harness import StackOutputsStore
+from pipeline_infra_tools.operations.redrive import failed_function, original_event
+from pipeline_infra_tools.sandbox.lambda_runtime.async_invoke import destination_record, queue_url
+from pipeline_infra_tools.sandbox.lambda_runtime.deployment import Deployment, FunctionSpec, PipeSpec
+from pipeline_infra_tools.sandbox.lambda_runtime.functions import Invocation
+from pipeline_infra_tools.sandbox.lambda_runtime.sources import PipeReader, failed_message_ids
 
 if TYPE_CHECKING:
     from pathlib import Path

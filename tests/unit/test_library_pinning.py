@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pipeline_infra.artifact import function_artifact_path
-from pipeline_infra.engine.launcher import run_layer
-from pipeline_infra.exceptions import ProjectError
-from pipeline_infra.workspace import Workspace
+from pipeline_infra_tools.artifact import function_artifact_path
+from pipeline_infra_tools.exceptions import ProjectError
+from pipeline_infra_tools.programs.launcher import run_layer
+from pipeline_infra_tools.workspace import Workspace
 from tests.conftest import ROOT, build_library_wheel
 
 if TYPE_CHECKING:

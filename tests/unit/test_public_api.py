@@ -51,7 +51,7 @@ EXPECTED = {
         "ReplicatorArgs",
         "SecondaryIndex",
     },
-    "pipeline_infra.engine": {
+    "pipeline_infra_tools.engine": {
         "PulumiProject",
         "RecordedResource",
         "RenderBackend",
@@ -62,7 +62,7 @@ EXPECTED = {
         "run_program",
     },
     "pipeline_infra.policies": {"XRAY_WILDCARD_ACTIONS", "PolicyDocument", "documents"},
-    "pipeline_infra.deploy": {
+    "pipeline_infra_tools.deploy": {
         "DEFAULT_TARGET",
         "TARGET_ENV",
         "DeployTarget",

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from pipeline_infra.workspace import Workspace
+    from pipeline_infra_tools.workspace import Workspace
 
 RESOURCE_KEYS = {"urn", "id", "type", "name", "parent", "provider", "inputs", "outputs"}
 
 
 def render(workspace: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pipeline_infra.cli", "render", *args],
+        [sys.executable, "-m", "pipeline_infra_tools.cli", "render", *args],
         cwd=workspace.root,
         capture_output=True,
         text=True,

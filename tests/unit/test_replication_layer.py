@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pipeline_infra.components.change_capture import config_change_pattern, object_change_pattern
-from pipeline_infra.context import stack_reference_name
+from pipeline_infra.layers import stack_reference_name
 from tests.unit.conftest import RenderedStack, stack
 
 if TYPE_CHECKING:

@@ -154,6 +154,7 @@ def test_storage_outputs_have_stable_keys(storage: RenderedStack, settings: Sett
         "environment",
         "region",
         "account_id",
+        "name_suffix",
         "bucket_name",
         "bucket_arn",
         "config_table_name",

@@ -2,35 +2,30 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
 
-from pipeline_infra.naming import Names
+from pipeline_infra.exceptions import StackConfigError
+from pipeline_infra.layers import NAME_SUFFIX_OUTPUT, STORAGE, stack_reference_name
+from pipeline_infra.naming import Names, name_token
 from pipeline_infra.settings import load_settings
+from pipeline_infra.stack_config import (
+    ENVIRONMENT_KEY,
+    FUNCTION_ARTIFACT_ENV,
+    FUNCTION_ARTIFACT_KEY,
+    SUFFIX_KEY,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from pipeline_infra.components.replicator import ReplicationTarget
     from pipeline_infra.settings import EnvironmentSettings, Settings
-
-ENVIRONMENT_KEY = "environment"
-SUFFIX_KEY = "environmentSuffix"
-LAYERS = ("storage", "notifications", "processing", "replication")
-
-
-def project_name(settings: Settings, layer: str) -> str:
-    """The Pulumi project name of a layer, as written in projects/<layer>/Pulumi.yaml."""
-    return f"{settings.project.name}-{layer}"
-
-
-def stack_reference_name(settings: Settings, layer: str, env: str) -> str:
-    return settings.project.stack_reference_format.format(
-        organization=settings.project.organization, project=project_name(settings, layer), stack=env
-    )
 
 
 def default_tags(settings: Settings, env: EnvironmentSettings, layer: str) -> dict[str, str]:
@@ -70,6 +65,11 @@ class LayerContext:
         return pulumi.StackReference(f"{layer}-{target}", stack_name=name)
 
     def names_of(self, env: str) -> Names:
+        """Names another environment's stacks use when they set no `environmentSuffix` of their own.
+
+        Only for what must be known before that environment is deployed (the source's role ARNs, which the
+        targets trust); anything a target exported is read from its stack instead.
+        """
         return Names(self.settings.project, self.settings.env(env))
 
     def replication_targets(self) -> list[ReplicationTarget]:
@@ -78,7 +78,7 @@ class LayerContext:
 
         targets = []
         for env in self.env.replication.targets:
-            storage, settings = self.stack_reference("storage", env), self.settings.env(env)
+            storage, settings = self.stack_reference(STORAGE, env), self.settings.env(env)
             targets.append(
                 ReplicationTarget(
                     environment=env,
@@ -88,7 +88,9 @@ class LayerContext:
                     writer_role_arn=storage.require_output("replica_writer_role_arn"),
                     region=settings.region,
                     account_id=settings.account_id,
-                    name_token=f"-{env}-{self.names_of(env).suffix}",
+                    name_token=storage.require_output(NAME_SUFFIX_OUTPUT).apply(
+                        lambda suffix, e=env: name_token(e, suffix)
+                    ),
                     overlay=settings.replication.overlay,
                 )
             )
@@ -96,10 +98,19 @@ class LayerContext:
 
     @staticmethod
     def function_code() -> str:
-        """Path of the deterministic function artifact (built once, shared by every function)."""
-        from pipeline_infra.artifact import function_artifact_path
+        """Path of the function artifact: stack config `functionArtifact`, else $PIPELINE_FUNCTION_ARTIFACT.
 
-        return str(function_artifact_path())
+        The tool builds the artifact and sets the variable; a plain `pulumi up` needs one of the two.
+        """
+        path = pulumi.Config().get(FUNCTION_ARTIFACT_KEY) or os.environ.get(FUNCTION_ARTIFACT_ENV, "").strip()
+        if not path:
+            raise StackConfigError(
+                f"no function artifact: set `{FUNCTION_ARTIFACT_KEY}` in the stack's config or "
+                f"{FUNCTION_ARTIFACT_ENV} to the zip that `pipeline-infra artifact` builds"
+            )
+        if not Path(path).is_file():
+            raise StackConfigError(f"function artifact {path!r} (from {FUNCTION_ARTIFACT_KEY}): no such file")
+        return path
 
     @staticmethod
     def export(outputs: Mapping[str, Any]) -> None:

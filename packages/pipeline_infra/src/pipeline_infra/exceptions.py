@@ -1,4 +1,4 @@
-"""Errors raised by pipeline-infra. Every message says what was wrong and what was expected."""
+"""Errors raised by the pipeline-infra library. Every message says what was wrong and what was expected."""
 
 from __future__ import annotations
 
@@ -22,17 +22,5 @@ class NamingError(PipelineInfraError):
     """A resource name breaks an AWS naming rule."""
 
 
-class ProjectError(PipelineInfraError):
-    """A Pulumi project is missing, misconfigured or pinned to a library version that is not built."""
-
-
-class ProgramError(PipelineInfraError):
-    """A Pulumi program failed while it ran under the mock runtime."""
-
-
-class DeployError(PipelineInfraError):
-    """A deploy, preview or destroy could not go on; the message names what is missing and how to fix it."""
-
-
-class UnsupportedResourceError(DeployError):
-    """The local target was asked to create a resource type it does not emulate."""
+class StackConfigError(PipelineInfraError):
+    """A stack's configuration lacks what its program needs (the environment, the function artifact)."""

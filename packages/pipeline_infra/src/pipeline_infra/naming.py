@@ -29,6 +29,11 @@ MAX_LENGTH = {
 }
 
 
+def name_token(env: str, suffix: str) -> str:
+    """The rule every name follows: `{resource}-{purpose}` + this token. Replicas are rewritten token for token."""
+    return f"-{env}-{suffix}"
+
+
 @dataclass(frozen=True)
 class Names:
     """Every physical name of one environment, derived from settings only."""
@@ -41,8 +46,13 @@ class Names:
     def suffix(self) -> str:
         return self.suffix_override or self.env.suffix
 
+    @property
+    def name_token(self) -> str:
+        """`-{env}-{suffix}`: the part of every resource name that says which environment it belongs to."""
+        return name_token(self.env.name, self.suffix)
+
     def resource(self, resource: str, purpose: str) -> str:
-        name = f"{resource}-{purpose}-{self.env.name}-{self.suffix}"
+        name = f"{resource}-{purpose}{self.name_token}"
         limit = MAX_LENGTH.get(resource, 64)
         if len(name) > limit:
             raise NamingError(f"{name!r} is {len(name)} characters; {resource} names allow at most {limit}")

@@ -22,7 +22,7 @@ class DataBucketArgs:
     noncurrent_version_expiration_days: int
     force_destroy: bool = True
     # Roles of other environments allowed to read the replicated prefixes (the source environment's bucket only).
-    replica_reader_arns: list[str] = field(default_factory=list)
+    replica_reader_arns: list[pulumi.Input[str]] = field(default_factory=list)
     replicated_prefixes: list[str] = field(default_factory=lambda: list(PERMANENT_PREFIXES))
 
 
@@ -83,8 +83,8 @@ class DataBucket(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
             bucket=self.bucket.id,
-            policy=self.bucket.arn.apply(
-                lambda arn: json.dumps(documents.data_bucket(arn, args.replica_reader_arns, args.replicated_prefixes))
+            policy=pulumi.Output.all(self.bucket.arn, *args.replica_reader_arns).apply(
+                lambda values: json.dumps(documents.data_bucket(values[0], list(values[1:]), args.replicated_prefixes))
             ),
             # S3 rejects a bucket policy while the public access block is being written.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[block]),

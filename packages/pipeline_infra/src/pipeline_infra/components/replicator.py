@@ -12,6 +12,7 @@ from pipeline_infra.components.pipeline_function import PipelineFunction, Pipeli
 from pipeline_infra.components.pipeline_table import PipelineTable, PipelineTableArgs
 from pipeline_infra.components.targets import failures_to_dead_letter_queue
 from pipeline_infra.policies import documents
+from pipeline_infra.replication_targets import targets_document
 
 if TYPE_CHECKING:
     from pipeline_infra.components.replication_source import ReplicationSource
@@ -30,33 +31,8 @@ class ReplicationTarget:
     writer_role_arn: pulumi.Input[str]
     region: str
     account_id: str
-    name_token: str
+    name_token: pulumi.Input[str]
     overlay: dict[str, Any] = field(default_factory=dict)
-
-
-def targets_document(
-    source_bucket: str, source_token: str, source_account: str, source_region: str, targets: list[dict[str, Any]]
-) -> str:
-    """REPLICATION_TARGETS: per target, where to write and which prod identifiers become which (longest first)."""
-    described = []
-    for target in targets:
-        replacements = [[source_bucket, target["bucket"]], [source_token, target["name_token"]]]
-        if target["account_id"] != source_account:
-            replacements.append([source_account, target["account_id"]])
-        if target["region"] != source_region:
-            replacements.append([source_region, target["region"]])
-        described.append(
-            {
-                "environment": target["environment"],
-                "bucket": target["bucket"],
-                "config_table": target["config_table"],
-                "writer_role_arn": target["writer_role_arn"],
-                "region": target["region"],
-                "replacements": sorted(replacements, key=lambda pair: -len(pair[0])),
-                "overlay": target["overlay"],
-            }
-        )
-    return json.dumps(described, separators=(",", ":"), sort_keys=True)
 
 
 @dataclass
@@ -152,7 +128,7 @@ class Replicator(pulumi.ComponentResource):
 
     @staticmethod
     def _targets_json(args: ReplicatorArgs) -> pulumi.Output[str]:
-        source_token = f"-{args.source.env.name}-{args.source.names.suffix}"
+        source_token = args.source.names.name_token
         resolved = [_describe_target(t) for t in args.targets]
         return pulumi.Output.all(args.source.bucket_name, *resolved).apply(
             lambda v: targets_document(
@@ -170,8 +146,10 @@ def _describe_target(target: ReplicationTarget) -> pulumi.Output[dict[str, Any]]
             "writer_role_arn": values[2],
             "region": target.region,
             "account_id": target.account_id,
-            "name_token": target.name_token,
+            "name_token": values[3],
             "overlay": target.overlay,
         }
 
-    return pulumi.Output.all(target.bucket_name, target.config_table_name, target.writer_role_arn).apply(describe)
+    return pulumi.Output.all(
+        target.bucket_name, target.config_table_name, target.writer_role_arn, target.name_token
+    ).apply(describe)

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from pipeline_infra.exceptions import NamingError, SettingsError
 from pipeline_infra.settings.models import ApprovedDifferences, EnvironmentSettings, ProjectSettings, Settings
+from pipeline_infra.stack_config import CONFIG_DIR_ENV
 
-CONFIG_DIR_ENV = "PIPELINE_CONFIG_DIR"
 CONFIG_DIR_NAME = "shared_config"
 BASE_FILE = "base.yaml"
 APPROVED_FILE = "approved_differences.yaml"

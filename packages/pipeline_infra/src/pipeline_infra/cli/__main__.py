@@ -1,3 +1,0 @@
-from pipeline_infra.cli import main
-
-raise SystemExit(main())

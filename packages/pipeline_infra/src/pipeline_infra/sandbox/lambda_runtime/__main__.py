@@ -1,3 +1,0 @@
-from pipeline_infra.sandbox.lambda_runtime.process import main
-
-raise SystemExit(main())

@@ -1,0 +1,3 @@
+from pipeline_infra_tools.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,262 @@
+"""`--live`: deployed stacks against their rendering (drift from the code), and replicated data against prod.
+
+Deployed stacks are the local target's saved results, `<root>/.pipeline/stacks/<project>/<env>.json`
+({project, stack, outputs, resources}, the render document's shape). They are compared with the rendering of
+the same stack by logical name; ids the emulator generates (stream labels, subscription ids) are masked.
+
+The data comparison is the drift checker's own (`pipeline_functions.drift_checker.compare_environments`),
+with prod's data rewritten for each target exactly as the replicator does, run with the sandbox's
+administrator credentials (`<root>/.pipeline/sandbox.json`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pipeline_infra.layers import NAME_SUFFIX_OUTPUT
+from pipeline_infra_tools.drift.approvals import Scope, compare_values
+from pipeline_infra_tools.drift.exceptions import DriftUsageError, LiveStateError
+from pipeline_infra_tools.drift.graph_diff import PRESENT_PATH, Normaliser, stack_nodes
+from pipeline_infra_tools.drift.models import Category, Difference, Kind
+from pipeline_infra_tools.drift.normalise import flatten
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
+
+    from pipeline_infra.settings import Settings
+    from pipeline_infra_tools.drift.graph_diff import StackDocument
+
+SANDBOX_FILE = "sandbox.json"
+STACKS_DIR = "stacks"
+CODE = "code"  # the rendering's side of a live difference
+OUTPUTS_RESOURCE = "(stack outputs)"
+# Parts of ids that the emulator makes up and a rendering cannot know.
+_VOLATILE = (
+    (re.compile(r"/stream/[0-9T:.\-]+"), "/stream/{label}"),
+    (re.compile(r"(arn:aws:sns:[^:\"]+:[^:\"]+:[^:\"]+):[0-9a-f\-]{20,}"), r"\1:{subscription}"),
+    # Queue URLs name the endpoint that created them: AWS's in a rendering, the emulator's once deployed locally.
+    (re.compile(r"https?://(?:sqs\.[a-z0-9-]+\.amazonaws\.com|127\.0\.0\.1:\d+|localhost:\d+)/(?=\d{12}/)"), "{sqs}/"),
+)
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, str):
+        for pattern, replacement in _VOLATILE:
+            value = pattern.sub(replacement, value)
+        return value
+    if isinstance(value, dict):
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """Where the local emulator listens and the administrator's keys (read, never written, here)."""
+
+    endpoint: str
+    region: str
+    access_key_id: str
+    secret_access_key: str
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        make: Any = boto3.client  # the stubs' per-service overloads do not accept a variable service name
+        return make(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+        )
+
+
+def read_sandbox(state_dir: Path) -> Sandbox:
+    """The running sandbox, or DriftUsageError saying how to start one."""
+    path = state_dir / SANDBOX_FILE
+    if not path.is_file():
+        raise DriftUsageError("no sandbox running: run `pipeline-infra sandbox up`")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Sandbox(
+            endpoint=str(data["endpoint"]),
+            region=str(data.get("region") or "us-east-1"),
+            access_key_id=str(data["access_key_id"]),
+            secret_access_key=str(data["secret_access_key"]),
+        )
+    except (ValueError, KeyError, TypeError) as err:
+        raise LiveStateError(
+            f"{path}: unreadable sandbox state ({err!r}); expected endpoint, access_key_id and secret_access_key. "
+            "Run `pipeline-infra sandbox down` and `pipeline-infra sandbox up`"
+        ) from err
+
+
+def load_deployed(state_dir: Path, project: str, env: str) -> StackDocument | None:
+    path = state_dir / STACKS_DIR / project / f"{env}.json"
+    if not path.is_file():
+        return None
+    try:
+        data: StackDocument = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise LiveStateError(f"{path}: not valid JSON ({err}); redeploy the stack") from err
+    return data
+
+
+def deploy_repair(env: str, layer: str) -> str:
+    return f"pipeline-infra deploy --env {env} --layer {layer}"
+
+
+def _live(env: str, layer: str, kind: Kind, values: dict[str, Any], **fields: Any) -> Difference:
+    # The deployed side is named by its environment, as in the property differences of the same stack.
+    absent = tuple(side for side in (CODE, env) if side not in values)
+    return Difference(
+        category=Category.LIVE,
+        kind=kind,
+        baseline=CODE,
+        environment=env,
+        path=PRESENT_PATH,
+        values=values,
+        absent=absent,
+        layer=layer,
+        repair=deploy_repair(env, layer),
+        **fields,
+    )
+
+
+def compare_deployed(env: str, layer: str, rendered: StackDocument, deployed: StackDocument | None) -> list[Difference]:
+    """The deployed stack against its rendering: missing, extra or changed resources and outputs."""
+    if deployed is None:
+        return [_live(env, layer, Kind.UNCHECKED, {CODE: "rendered"}, note="stack not deployed")]
+    plain = Normaliser(None)
+    code_nodes = stack_nodes(_mask(rendered), plain)
+    live_nodes = stack_nodes(_mask(deployed), plain)
+    differences: list[Difference] = []
+    repair = deploy_repair(env, layer)
+    for key in sorted(code_nodes.keys() | live_nodes.keys()):
+        code, live = code_nodes.get(key), live_nodes.get(key)
+        if live is None and code is not None:
+            differences.append(_live(env, layer, Kind.MISSING, {CODE: code.type}, resource=key, type=code.type))
+        elif code is None and live is not None:
+            differences.append(_live(env, layer, Kind.EXTRA, {env: live.type}, resource=key, type=live.type))
+        elif code is not None and live is not None and code.type != live.type:
+            values = {CODE: code.type, env: live.type}
+            differences.append(_live(env, layer, Kind.TYPE, values, resource=key, type=code.type))
+        elif code is not None and live is not None:
+            scope = Scope(Category.LIVE, (), lambda _env: repair, layer=layer, resource=key, type=code.type)
+            differences += compare_values(scope, (CODE, env), CODE, {CODE: code.properties, env: live.properties})
+    outputs = {CODE: flatten(_mask(rendered.get("outputs", {}))), env: flatten(_mask(deployed.get("outputs", {})))}
+    scope = Scope(Category.LIVE, (), lambda _env: repair, layer=layer, resource=OUTPUTS_RESOURCE)
+    differences += compare_values(scope, (CODE, env), CODE, outputs)
+    return differences
+
+
+def resync_repair(source: str, env: str) -> str:
+    return f"pipeline-infra resync --from {source} --to {env}"
+
+
+def data_targets(settings: Settings, storage_outputs: Mapping[str, Mapping[str, Any]], targets: Sequence[str]) -> Any:
+    """The REPLICATION_TARGETS the replicator is given, built from deployed storage outputs and settings."""
+    from pipeline_functions.shared.targets import parse_targets
+    from pipeline_infra.naming import name_token
+    from pipeline_infra.replication_targets import targets_document
+
+    source = settings.source
+    described = []
+    for name in targets:
+        env, outputs = settings.env(name), storage_outputs[name]
+        described.append(
+            {
+                "environment": name,
+                "bucket": outputs["bucket_name"],
+                "config_table": outputs["config_table_name"],
+                "writer_role_arn": outputs.get("replica_writer_role_arn") or "",
+                "region": env.region,
+                "account_id": env.account_id,
+                "name_token": name_token(name, outputs.get(NAME_SUFFIX_OUTPUT, env.suffix)),
+                "overlay": env.replication.overlay,
+            }
+        )
+    document = targets_document(
+        storage_outputs[source.name]["bucket_name"],
+        name_token(source.name, storage_outputs[source.name].get(NAME_SUFFIX_OUTPUT, source.suffix)),
+        source.account_id,
+        source.region,
+        described,
+    )
+    return parse_targets(json.loads(document))
+
+
+def compare_data(
+    settings: Settings,
+    envs: Sequence[str],
+    storage_outputs: Mapping[str, Mapping[str, Any]],
+    client: Callable[[str], Any],
+) -> tuple[list[Difference], int]:
+    """Prod's config objects and items against each selected replication target; returns (differences, compared).
+
+    `storage_outputs` maps environments to their deployed storage stack outputs; `client(service)` returns a
+    boto3 client that can read every environment's data (the sandbox administrator's).
+    """
+    from pipeline_functions.drift_checker.compare import EnvironmentStore, compare_environments
+    from pipeline_functions.shared.targets import TargetClients
+
+    source = settings.source
+    wanted = [env for env in source.replication.targets if env in envs]
+    differences: list[Difference] = []
+    ready = [env for env in wanted if env in storage_outputs and source.name in storage_outputs]
+    for env in [env for env in wanted if env not in ready]:
+        missing = env if env not in storage_outputs else source.name
+        differences.append(
+            Difference(
+                Category.DATA,
+                Kind.UNCHECKED,
+                source.name,
+                env,
+                "(data)",
+                layer="storage",
+                note=f"storage/{missing} is not deployed, so the data was not compared",
+                repair=deploy_repair(missing, "storage"),
+            )
+        )
+    if not ready:
+        return differences, 0
+    s3, dynamodb = client("s3"), client("dynamodb")
+    store = EnvironmentStore(
+        source.name,
+        storage_outputs[source.name]["bucket_name"],
+        storage_outputs[source.name]["config_table_name"],
+        s3,
+        dynamodb,
+    )
+    report = compare_environments(
+        store,
+        data_targets(settings, storage_outputs, ready),
+        lambda _target: TargetClients(s3=s3, dynamodb=dynamodb),
+        prefixes=source.replication.prefixes,
+        rewrite_max_bytes=source.replication.rewrite_max_bytes,
+    )
+    kinds = {"missing": Kind.MISSING, "extra": Kind.EXTRA, "different": Kind.VALUE}
+    for env_drift in report.environments:
+        for found in env_drift.differences:
+            differences.append(
+                Difference(
+                    category=Category.DATA,
+                    kind=kinds[str(found.kind)],
+                    baseline=source.name,
+                    environment=env_drift.environment,
+                    path=found.detail or "(whole)",
+                    layer="storage",
+                    resource=found.identifier,
+                    type=found.resource_type,
+                    note=f"{found.resource_type} {found.kind} in {env_drift.environment}",
+                    repair=resync_repair(source.name, env_drift.environment),
+                )
+            )
+    compared = sum(e.objects_compared + e.items_compared for e in report.environments)
+    return differences, compared

@@ -1,0 +1,188 @@
+"""The emulator process: moto's server, with the sandbox's corrections of its IAM and events behaviour applied first.
+
+Run as `python -m pipeline_infra_tools.sandbox.emulator -H 127.0.0.1 -p PORT` (server.py does this).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from typing import Any
+
+
+def _unknown_conditions_do_not_deny() -> None:
+    """Emulator gap: moto evaluates a policy statement as if its Condition held whenever the request carries no
+    value for the condition's keys (it has no request context for bucket policies).
+
+    The data bucket's TLS-only statement (Deny s3:* when aws:SecureTransport is false) therefore denies every
+    object request, so nothing could be written to a deployed bucket. In AWS a condition on a key the request
+    does not carry is false, and the sandbox's loopback HTTP endpoint stands in for AWS's TLS one. The stored
+    policy stays exactly as declared; only evaluation changes: a Deny statement with a condition on keys the
+    request does not carry does not apply. Allow statements keep moto's behaviour.
+    """
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    original = IAMPolicyStatement.is_action_permitted
+
+    def is_action_permitted(
+        self: IAMPolicyStatement,
+        action: str,
+        resource: str = "*",
+        principal: str | None = None,
+        incoming_condition_values: dict[str, str] | None = None,
+    ) -> Any:
+        statement = self._statement
+        conditions = statement.get("Condition") or {}
+        if statement.get("Effect") == "Deny" and conditions:
+            known = incoming_condition_values or {}
+            keys = [key for values in conditions.values() for key in values]
+            if any(key not in known for key in keys):
+                return PermissionResult.NEUTRAL
+        return original(self, action, resource, principal, incoming_condition_values)
+
+    IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
+
+
+def _route_events_as_aws_does() -> None:
+    """Emulator gaps in routing events to rule targets.
+
+    - moto matches a rule without an event pattern (a schedule-only rule) against every event; in AWS such a
+      rule only fires on its schedule, so a rule without a pattern is skipped when an event is routed.
+    - moto cannot deliver to Lambda targets: it raises, which fails the whole PutEvents call and every target
+      after it. Lambda targets are delivered by the sandbox's local runtime (through the rule's tap queue), so
+      the emulator routes to every other target and leaves Lambda targets out.
+    """
+    from moto.events.models import Rule
+
+    original = Rule.send_to_targets
+
+    def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
+        if not self.event_pattern.get_pattern():
+            return
+        # A shallow copy, so concurrent requests never see the rule's targets changed.
+        routed = copy.copy(self)
+        routed.targets = [t for t in self.targets if ":lambda:" not in t["Arn"]]
+        original(routed, original_event, transform_input)
+
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+
+ADMIN_USER_ARN_SUFFIX = ":user/sandbox-admin"
+
+
+def _get_requests_sign_no_body() -> None:
+    """Emulator gap: with IAM enforcement on, every GET to a REST-JSON service (Lambda, Pipes, Scheduler) fails
+    with SignatureDoesNotMatch: moto re-signs the request with the parsed query as its body, while the client
+    signed an empty body. Re-sign GET/HEAD/DELETE requests that carry no body with an empty one, as AWS does.
+    """
+    from moto.iam.access_control import IAMRequestBase
+
+    original = IAMRequestBase._create_aws_request
+
+    def create_aws_request(self: IAMRequestBase) -> Any:
+        request = original(self)
+        if self._method in ("GET", "HEAD", "DELETE") and not self._body:
+            request.data = b""
+        return request
+
+    IAMRequestBase._create_aws_request = create_aws_request  # type: ignore[method-assign]
+
+
+def _role_sessions_match_their_role() -> None:
+    """Emulator gaps in trust policies, for `sts:AssumeRole` with IAM enforcement on.
+
+    - A trust policy naming a role (`arn:aws:iam::A:role/R`) admits that role's sessions
+      (`arn:aws:sts::A:assumed-role/R/S`) in AWS; moto compares the session ARN with the role ARN and denies.
+      This is how prod's replicator assumes the writer roles of dev and staging.
+    - AWS services assume execution roles through service principals (`lambda.amazonaws.com`,
+      `pipes.amazonaws.com`); in the sandbox the local runtime plays those services with the sandbox
+      administrator's key, so the administrator is admitted where a service principal is trusted.
+    """
+    from moto.iam.access_control import IAMPolicy, IAMRequestBase, PermissionResult
+
+    def check_role_trust_relationship(self: IAMRequestBase, role_arn: str) -> bool:
+        caller = self._access_key.arn
+        role = self.backend.get_role_by_arn(role_arn)
+        trusted = json.loads(role.assume_role_policy_document)["Statement"]
+        if caller.endswith(ADMIN_USER_ARN_SUFFIX) and any("Service" in s.get("Principal", {}) for s in trusted):
+            return True
+        # moto compares principals only in statements that name AWS principals (a Service-only one crashes it).
+        aws_statements = [s for s in trusted if isinstance(s.get("Principal"), dict) and "AWS" in s["Principal"]]
+        if not aws_statements:
+            return False
+        trust = IAMPolicy(json.dumps({"Version": "2012-10-17", "Statement": aws_statements}))
+        candidates = [caller]
+        if ":assumed-role/" in caller:
+            candidates.append(f"arn:aws:iam::{caller.split(':')[4]}:role/{caller.split('/')[1]}")
+        return any(
+            trust.is_action_permitted(self._action, role_arn, principal) == PermissionResult.PERMITTED
+            for principal in candidates
+        )
+
+    IAMRequestBase._check_role_trust_relationship = check_role_trust_relationship  # type: ignore[method-assign]
+
+
+def _unknown_resources_are_checked_by_action() -> None:
+    """Emulator gap: for DynamoDB, SNS, EventBridge, CloudWatch and Logs moto checks a request against the
+    resource `*` instead of the resource it names, so any Allow scoped to an ARN is denied and every role
+    with least-privilege statements fails. Where the emulator does not know the resource, an Allow whose
+    actions match is honoured: these services are checked by action in the sandbox, and each role's
+    resource scoping is proven by evaluating its rendered policy per resource (tests/unit/test_iam_static.py).
+    S3, SQS, IAM and STS requests carry their real resource and are unaffected.
+    """
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    original = IAMPolicyStatement.is_action_permitted
+
+    def is_action_permitted(
+        self: IAMPolicyStatement,
+        action: str,
+        resource: str = "*",
+        principal: str | None = None,
+        incoming_condition_values: dict[str, str] | None = None,
+    ) -> Any:
+        result = original(self, action, resource, principal, incoming_condition_values)
+        statement = self._statement
+        unknown_resource = resource == "*" and principal is None
+        if result == PermissionResult.NEUTRAL and unknown_resource and statement.get("Effect") == "Allow":
+            return original(self, action, _any_resource_of(statement), principal, incoming_condition_values)
+        return result
+
+    IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
+
+
+def _delete_markers_can_be_disposed() -> None:
+    """Emulator gap: removing a key from a bucket whose versioning is suspended disposes of every version of the
+    key, and a delete marker has nothing to dispose of, so the request fails with a 500. Destroying a data bucket
+    (versioning suspended, then every version deleted) failed this way once any object in it had been deleted.
+    A delete marker holds no data: disposing of it does nothing.
+    """
+    from moto.s3.models import FakeDeleteMarker
+
+    def dispose(self: FakeDeleteMarker, garbage: bool = False) -> None:
+        return None
+
+    FakeDeleteMarker.dispose = dispose  # type: ignore[attr-defined]
+
+
+def _any_resource_of(statement: dict[str, Any]) -> str:
+    resources = statement.get("Resource", "*")
+    first = resources[0] if isinstance(resources, list) and resources else resources
+    return str(first).replace("*", "x")
+
+
+def main(argv: list[str] | None = None) -> None:
+    _unknown_conditions_do_not_deny()
+    _route_events_as_aws_does()
+    _get_requests_sign_no_body()
+    _role_sessions_match_their_role()
+    _unknown_resources_are_checked_by_action()
+    _delete_markers_can_be_disposed()
+    from moto.server import main as moto_main
+
+    moto_main(argv if argv is not None else sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from pipeline_infra_tools.sandbox.lambda_runtime.process import main
+
+raise SystemExit(main())

@@ -1,0 +1,183 @@
+"""Execution environments for the deployed functions: started on first use, reused while warm."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline_infra_tools.lambda_worker import HANDLER_ENV, LOG_FILE_ENV
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pipeline_infra_tools.sandbox.lambda_runtime.deployment import FunctionSpec
+
+# Credentials for a role ARN: {"AccessKeyId", "SecretAccessKey", "SessionToken"}.
+RoleCredentials = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Invocation:
+    function: str
+    request_id: str
+    ok: bool
+    result: Any = None
+    error_type: str | None = None
+    error_message: str | None = None
+
+    def error_payload(self) -> dict[str, Any]:
+        return {"errorType": self.error_type, "errorMessage": self.error_message}
+
+
+def unpack_code(zip_path: Path, code_root: Path) -> Path:
+    """The deployment zip unpacked once per content hash, as Lambda does when it creates an environment."""
+    digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()[:16]
+    target = code_root / digest
+    if not target.is_dir():
+        staging = code_root / f"{digest}.{uuid.uuid4().hex}"
+        with zipfile.ZipFile(zip_path) as archive:
+            archive.extractall(staging)
+        with contextlib.suppress(OSError):  # another environment unpacked the same zip first
+            staging.rename(target)
+    return target
+
+
+class ExecutionEnvironment:
+    """One worker process for one function; invocations are serialised, as in one Lambda environment."""
+
+    def __init__(self, spec: FunctionSpec, env: dict[str, str]) -> None:
+        self.spec = spec
+        self._env = env
+        self._process: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()
+
+    def invoke(self, event: Any) -> Invocation:
+        request_id = str(uuid.uuid4())
+        with self._lock:
+            process = self._ensure_started()
+            assert process.stdin is not None and process.stdout is not None
+            request = {"event": event, "request_id": request_id, "timeout_seconds": self.spec.timeout_seconds}
+            process.stdin.write(json.dumps(request, default=str) + "\n")
+            process.stdin.flush()
+            reply_line = self._read_reply(process)
+        if reply_line is None:
+            message = f"Task timed out after {self.spec.timeout_seconds}.00 seconds"
+            return Invocation(self.spec.name, request_id, False, error_type="Sandbox.Timedout", error_message=message)
+        reply = json.loads(reply_line)
+        if reply["ok"]:
+            return Invocation(self.spec.name, request_id, True, result=reply["result"])
+        return Invocation(
+            self.spec.name, request_id, False, error_type=reply["errorType"], error_message=reply["errorMessage"]
+        )
+
+    def _ensure_started(self) -> subprocess.Popen[str]:
+        if self._process is None or self._process.poll() is not None:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "pipeline_infra_tools.lambda_worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=self._env,
+                text=True,
+            )
+        return self._process
+
+    def _read_reply(self, process: subprocess.Popen[str]) -> str | None:
+        """The reply line, or None when the function outlives its timeout (its environment is then discarded)."""
+        result: list[str] = []
+        reader = threading.Thread(target=lambda: result.append(process.stdout.readline() if process.stdout else ""))
+        reader.start()
+        reader.join(self.spec.timeout_seconds + 5)
+        if reader.is_alive() or not result or not result[0]:
+            process.kill()
+            process.wait()
+            reader.join(1)
+            self._process = None
+            return None
+        return result[0]
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._process is not None and self._process.poll() is None:
+                assert self._process.stdin is not None
+                self._process.stdin.close()
+                try:
+                    self._process.wait(5)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+            self._process = None
+
+
+class FunctionPool:
+    """Environments of every deployed function, each running with its own role's credentials."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        state_dir: Path,
+        role_credentials: Callable[[str], RoleCredentials],
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.code_root = state_dir / "runtime" / "code"
+        self.log_root = state_dir / "runtime" / "logs"
+        self._role_credentials = role_credentials
+        self._extra_env = extra_env or {}
+        self._environments: dict[str, ExecutionEnvironment] = {}
+        self._lock = threading.Lock()
+
+    def log_path(self, function: str) -> Path:
+        return self.log_root / f"{function}.log"
+
+    def invoke(self, spec: FunctionSpec, event: Any) -> Invocation:
+        return self._environment(spec).invoke(event)
+
+    def _environment(self, spec: FunctionSpec) -> ExecutionEnvironment:
+        with self._lock:
+            current = self._environments.get(spec.name)
+            if current is not None and current.spec == spec:
+                return current
+            if current is not None:
+                current.stop()  # redeployed: the next invocation is a cold start with the new code
+            environment = ExecutionEnvironment(spec, self._process_env(spec))
+            self._environments[spec.name] = environment
+            return environment
+
+    def _process_env(self, spec: FunctionSpec) -> dict[str, str]:
+        self.code_root.mkdir(parents=True, exist_ok=True)
+        self.log_root.mkdir(parents=True, exist_ok=True)
+        code = unpack_code(Path(spec.code_path), self.code_root)
+        credentials = self._role_credentials(spec.role_arn)
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PYTHONPATH"}
+        return {
+            **inherited,
+            **spec.environment,
+            **self._extra_env,
+            "PYTHONPATH": str(code),
+            HANDLER_ENV: spec.handler,
+            LOG_FILE_ENV: str(self.log_path(spec.name)),
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "PIPELINE_SANDBOX_FUNCTION_ARN": spec.arn,
+            "AWS_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.region,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": credentials["SessionToken"],
+        }
+
+    def stop(self) -> None:
+        with self._lock:
+            for environment in self._environments.values():
+                environment.stop()
+            self._environments.clear()

@@ -1,0 +1,242 @@
+"""Event sources the emulator stores but does not run, driven here as AWS would drive them.
+
+- Rule taps: EventBridge rules with Lambda targets get one extra SQS target (sandbox-only), so events are
+  matched by the emulator's own rule engine and reach the handler in exactly the shape EventBridge sends.
+- Pipes: the emulator creates Pipes but forwards nothing; the reader pulls the DynamoDB stream and puts each
+  record on the Pipe's target bus, with the Pipe's source, detail type and filters.
+- Delete markers: the emulator emits no S3 event for a versioned delete; the watcher emits "Object Deleted"
+  ("Delete Marker Created") for each new delete marker, in the AWS shape, from this one place.
+- SQS event source mappings: batches of the mapping's size, partial batch failures honoured.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline_infra_tools.sandbox.lambda_runtime.deployment import MappingSpec, PipeSpec, RuleSpec
+
+log = logging.getLogger("pipeline_infra_tools.sandbox.runtime")
+TAP_TARGET_ID = "sandbox-tap"
+TAP_PREFIX = "sandbox-tap-"
+
+
+def tap_queue_name(rule: RuleSpec) -> str:
+    return (TAP_PREFIX + (rule.name if rule.bus == "default" else f"{rule.bus}-{rule.name}"))[:80]
+
+
+@dataclass
+class RuleTaps:
+    """One sandbox-only queue per rule with Lambda targets, added as an extra target of that rule."""
+
+    events: Any
+    sqs: Any
+    queues: dict[str, tuple[RuleSpec, str]] = field(default_factory=dict)
+
+    def ensure(self, rules: list[RuleSpec]) -> None:
+        """A tap for every rule with Lambda targets; taps of rules that no longer exist are deleted."""
+        self.queues.clear()
+        for rule in rules:
+            url = self.sqs.create_queue(QueueName=tap_queue_name(rule))["QueueUrl"]
+            arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            self.events.put_targets(Rule=rule.name, EventBusName=rule.bus, Targets=[{"Id": TAP_TARGET_ID, "Arn": arn}])
+            self.queues[rule.arn] = (rule, url)
+        wanted = {url for _, url in self.queues.values()}
+        for url in self.sqs.list_queues(QueueNamePrefix=TAP_PREFIX).get("QueueUrls", []):
+            if url not in wanted:
+                self.sqs.delete_queue(QueueUrl=url)
+
+    def poll(self) -> list[tuple[RuleSpec, dict[str, Any]]]:
+        matched = []
+        for rule, url in list(self.queues.values()):
+            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+                "Messages", []
+            )
+            for message in messages:
+                matched.append((rule, json.loads(message["Body"])))
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return matched
+
+
+@dataclass
+class PipeReader:
+    """Stream → bus for every Pipe, one record per event, from the Pipe's creation on.
+
+    A Pipe created with starting position LATEST delivers every change made after it was created. The reader may
+    first see a Pipe a moment later, so it reads each shard from its oldest record and skips the records older
+    than the Pipe, which is what LATEST at creation delivers.
+    """
+
+    streams: Any
+    events: Any
+    pipes_client: Any
+    # Keyed by stream as well as shard: a table destroyed and created again gets a new stream whose shard ids
+    # the emulator reuses, and it must be read from its own start.
+    iterators: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
+    created: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def poll(self, pipes: list[PipeSpec]) -> int:
+        forwarded = 0
+        for pipe in pipes:
+            for shard_id in self._shards(pipe):
+                key = (pipe.arn, pipe.stream_arn, shard_id)
+                if key not in self.iterators:
+                    self.iterators[key] = self.streams.get_shard_iterator(
+                        StreamArn=pipe.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                    )["ShardIterator"]
+                iterator = self.iterators[key]
+                if iterator is None:
+                    continue
+                response = self.streams.get_records(ShardIterator=iterator)
+                self.iterators[key] = response.get("NextShardIterator")
+                for record in response.get("Records", []):
+                    if self._after_creation(pipe, record):
+                        forwarded += self._forward(pipe, record)
+        return forwarded
+
+    def _after_creation(self, pipe: PipeSpec, record: dict[str, Any]) -> bool:
+        pipe_key = (pipe.arn, pipe.stream_arn)
+        if pipe_key not in self.created:
+            described = self.pipes_client.describe_pipe(Name=pipe.name)
+            self.created[pipe_key] = described["CreationTime"].timestamp()
+        changed = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
+        changed_at = changed.timestamp() if isinstance(changed, datetime) else float(changed or 0)
+        # Stream times have one-second resolution; a change in the Pipe's own second counts as after it.
+        return changed_at >= int(self.created[pipe_key])
+
+    def _shards(self, pipe: PipeSpec) -> list[str]:
+        description = self.streams.describe_stream(StreamArn=pipe.stream_arn)["StreamDescription"]
+        return [shard["ShardId"] for shard in description.get("Shards", [])]
+
+    def _forward(self, pipe: PipeSpec, record: dict[str, Any]) -> int:
+        record = {**record, "eventSourceARN": record.get("eventSourceARN", pipe.stream_arn)}
+        plain = json.loads(json.dumps(record, default=_json_default))
+        if pipe.filters and not _matches_any(pipe.filters, plain):
+            return 0
+        self.events.put_events(
+            Entries=[
+                {
+                    "Source": pipe.source,
+                    "DetailType": pipe.detail_type,
+                    "Detail": json.dumps(plain),
+                    "EventBusName": pipe.bus_arn,
+                    "Resources": [pipe.arn],
+                }
+            ]
+        )
+        return 1
+
+
+def _matches_any(patterns: list[dict[str, Any]], record: dict[str, Any]) -> bool:
+    """Pipe filter criteria, evaluated by the emulator's own EventBridge pattern matcher."""
+    from moto.events.models import EventPattern
+
+    return any(EventPattern.load(json.dumps(p)).matches_event(record) for p in patterns)  # type: ignore[arg-type]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, bytes | bytearray):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+@dataclass
+class DeleteMarkerWatcher:
+    """Emits the "Object Deleted" event AWS sends when a versioned object gets a delete marker."""
+
+    s3: Any
+    events: Any
+    account_id: str
+    region: str
+    seen: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+
+    def poll(self, buckets: set[str]) -> int:
+        emitted = 0
+        for bucket in sorted(buckets):
+            markers = self._latest_markers(bucket)
+            if bucket not in self.seen:
+                self.seen[bucket] = markers  # markers that existed before the runtime started are history
+                continue
+            for key, version_id in sorted(markers - self.seen[bucket]):
+                self.events.put_events(Entries=[self._event(bucket, key, version_id)])
+                emitted += 1
+            self.seen[bucket] = markers
+        return emitted
+
+    def _latest_markers(self, bucket: str) -> set[tuple[str, str]]:
+        markers: set[tuple[str, str]] = set()
+        try:
+            pages = self.s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
+            for page in pages:
+                for marker in page.get("DeleteMarkers", []):
+                    if marker.get("IsLatest"):
+                        markers.add((marker["Key"], marker["VersionId"]))
+        except self.s3.exceptions.NoSuchBucket:
+            return set()
+        return markers
+
+    def _event(self, bucket: str, key: str, version_id: str) -> dict[str, Any]:
+        detail = {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": {"key": key, "version-id": version_id, "sequencer": uuid.uuid4().hex[:18].upper()},
+            "request-id": uuid.uuid4().hex[:16].upper(),
+            "requester": self.account_id,
+            "source-ip-address": "127.0.0.1",
+            "reason": "DeleteObject",
+            "deletion-type": "Delete Marker Created",
+        }
+        return {
+            "Source": "aws.s3",
+            "DetailType": "Object Deleted",
+            "Detail": json.dumps(detail),
+            "Resources": [f"arn:aws:s3:::{bucket}"],
+            "Time": datetime.now(UTC),
+        }
+
+
+def sqs_batch_event(mapping: MappingSpec, region: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The event an SQS event source mapping hands to the function."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {
+                    k: {
+                        "stringValue": v.get("StringValue"),
+                        "binaryValue": v.get("BinaryValue"),
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": v["DataType"],
+                    }
+                    for k, v in m.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": mapping.queue_arn,
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
+
+
+def failed_message_ids(result: Any, batch_ids: set[str]) -> set[str]:
+    """Partial batch failure semantics: listed ids fail; an unknown id or malformed reply fails the whole batch."""
+    if not isinstance(result, dict) or "batchItemFailures" not in result:
+        return set()
+    failures = result["batchItemFailures"]
+    ids = {f.get("itemIdentifier") for f in failures if isinstance(f, dict)}
+    if not isinstance(failures, list) or None in ids or not ids <= batch_ids:
+        return batch_ids
+    return {str(i) for i in ids}

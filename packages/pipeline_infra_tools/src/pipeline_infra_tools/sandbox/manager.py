@@ -1,0 +1,136 @@
+"""The sandbox's lifecycle: `up` (start or reuse the emulator), `down` and `status`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import urllib.request
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from pipeline_infra_tools.sandbox.lambda_runtime import process as runtime
+from pipeline_infra_tools.sandbox.server import answers, is_server_process, start_server, stop_server
+from pipeline_infra_tools.sandbox.state import SandboxState, SandboxStateFile
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+DEFAULT_REGION = "us-east-1"
+ADMIN_USER = "sandbox-admin"
+ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+# Any key pair works while the emulator does not enforce IAM; these bootstrap the administrator user.
+BOOTSTRAP_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@dataclass(frozen=True)
+class SandboxStatus:
+    running: bool
+    state: SandboxState | None
+    state_path: Path
+
+    def to_json(self) -> dict[str, Any]:
+        if self.state is None or not self.running:
+            return {"running": False, "state_file": str(self.state_path)}
+        state = self.state
+        return {
+            "running": True,
+            "endpoint": state.endpoint,
+            "pid": state.pid,
+            "port": state.port,
+            "region": state.region,
+            "access_key_id": state.access_key_id,
+            "secret_access_key": state.secret_access_key,
+            "stacks": state.stacks,
+            "state_file": str(self.state_path),
+        }
+
+
+class Sandbox:
+    """One emulator per workspace, recorded under `<root>/.pipeline/`."""
+
+    def __init__(self, state_dir: Path, region: str = DEFAULT_REGION) -> None:
+        self.files = SandboxStateFile(state_dir)
+        self.region = region
+
+    def status(self) -> SandboxStatus:
+        state = self.files.load()
+        running = state is not None and is_server_process(state.pid) and answers(state.endpoint)
+        return SandboxStatus(running=running, state=state, state_path=self.files.path)
+
+    def up(self) -> tuple[SandboxState, bool]:
+        """The running sandbox, started first if needed; the flag says whether it was started now."""
+        current = self.status()
+        if current.running and current.state is not None:
+            runtime.start(self.files.state_dir)  # no-op when it is running; restarts one that died
+            return current.state, False
+        if current.state is not None:
+            # The recorded emulator is gone; its resources died with it (moto keeps state in memory).
+            self._forget(current.state)
+        server = start_server(self.files.log_path)
+        try:
+            access_key_id, secret_access_key = _create_admin(server.endpoint, self.region)
+            _enforce_iam(server.endpoint)
+        except Exception:
+            stop_server(server.pid)
+            raise
+        state = SandboxState(
+            endpoint=server.endpoint,
+            pid=server.pid,
+            port=server.port,
+            region=self.region,
+            access_key_id=access_key_id,
+            secret_access_key=secret_access_key,
+            started_at=time.time(),
+        )
+        self.files.save(state)
+        runtime.start(self.files.state_dir)
+        return state, True
+
+    def down(self) -> bool:
+        """Stop the emulator and forget what was deployed to it; False when none was running."""
+        runtime.stop(self.files.state_dir)
+        state = self.files.load()
+        if state is None:
+            return False
+        stopped = stop_server(state.pid)
+        self._forget(state)
+        return stopped
+
+    def _forget(self, state: SandboxState) -> None:
+        # Saved stacks describe resources in the stopped emulator; keeping them would let StackReferences
+        # and preconditions believe stacks exist that do not.
+        shutil.rmtree(self.files.stacks_dir, ignore_errors=True)
+        self.files.clear()
+
+
+def _enforce_iam(endpoint: str) -> None:
+    """From here on every request is checked against IAM: handlers run with their roles' permissions only.
+
+    The emulator takes the number of requests to let through unchecked; 0 enforces at once. It must be sent
+    as text/plain (a form-encoded body makes the emulator fail).
+    """
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+def _create_admin(endpoint: str, region: str) -> tuple[str, str]:
+    """An IAM user allowed everything, so its key keeps working if IAM enforcement is turned on later."""
+    iam = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name=region,
+        config=Config(retries={"mode": "standard", "max_attempts": 3}),
+        aws_access_key_id=BOOTSTRAP_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=BOOTSTRAP_CREDENTIALS["aws_secret_access_key"],
+    )
+    iam.create_user(UserName=ADMIN_USER)
+    iam.put_user_policy(UserName=ADMIN_USER, PolicyName="administrator", PolicyDocument=json.dumps(ADMIN_POLICY))
+    key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]

@@ -1,0 +1,121 @@
+"""What every resource handler shares: the emulator's clients, the request's tags and small conversions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pipeline_infra_tools.engine.backend import ResourceRequest
+
+SERVICES = ("s3", "dynamodb", "sns", "sqs", "iam", "logs", "events", "lambda", "pipes", "sts")
+# Standard retries with jitter: the emulator answers fast, but a busy machine can drop a connection.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
+
+Outputs = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Clients:
+    """One boto3 client per service for one region. Clients are thread-safe; sessions are not, so none is kept."""
+
+    region: str
+    by_service: dict[str, Any]
+
+    @classmethod
+    def create(cls, endpoint: str, region: str, access_key_id: str, secret_access_key: str) -> Clients:
+        session = boto3.session.Session(
+            aws_access_key_id=access_key_id, aws_secret_access_key=secret_access_key, region_name=region
+        )
+        make: Any = session.client  # the service name is a runtime value, which the typed overloads cannot take
+        clients = {service: make(service, endpoint_url=endpoint, config=CLIENT_CONFIG) for service in SERVICES}
+        return cls(region=region, by_service=clients)
+
+    def __getattr__(self, service: str) -> Any:
+        try:
+            return self.by_service[service]
+        except KeyError:
+            raise AttributeError(service) from None
+
+    @property
+    def lambda_(self) -> Any:
+        return self.by_service["lambda"]
+
+
+@dataclass(frozen=True)
+class ResourceContext:
+    """Where a resource goes: its region's clients, the account, and its tags (provider defaults + its own)."""
+
+    clients: Clients
+    region: str
+    account_id: str
+    tags: dict[str, str]
+
+
+class CreateHandler(Protocol):
+    def __call__(self, request: ResourceRequest, ctx: ResourceContext) -> tuple[str, Outputs]: ...
+
+
+class DeleteHandler(Protocol):
+    def __call__(self, id_: str, outputs: Outputs, ctx: ResourceContext) -> None: ...
+
+
+@dataclass(frozen=True)
+class ResourceHandler:
+    """Create-or-update (an upsert, so a redeploy changes nothing and duplicates nothing) and delete."""
+
+    create: CreateHandler
+    delete: DeleteHandler
+
+
+def resource_tags(default_tags: dict[str, str], inputs: dict[str, Any]) -> dict[str, str]:
+    """Provider default tags overlaid with the resource's own, as AWS reports them in `tagsAll`."""
+    own = inputs.get("tags") or {}
+    return {**default_tags, **{str(k): str(v) for k, v in own.items()}}
+
+
+def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
+
+
+def integer(value: Any) -> int:
+    """Numbers reach mock inputs as floats (30.0); AWS APIs want integers."""
+    return int(value)
+
+
+def error_code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def ignore_missing(call: Callable[..., Any], *codes: str, **kwargs: Any) -> Any:
+    """Run `call`; a 'not found' error (one of `codes`) means the resource is already gone, which delete wants."""
+    try:
+        return call(**kwargs)
+    except ClientError as err:
+        if error_code(err) in codes:
+            return None
+        raise
+
+
+def camel_to_pascal(value: Any, renames: dict[str, str] | None = None) -> Any:
+    """Pulumi's camelCase input shapes to the AWS API's PascalCase; `renames` covers irregular names."""
+    renames = renames or {}
+    if isinstance(value, dict):
+        return {
+            renames.get(key, key[:1].upper() + key[1:]): camel_to_pascal(item, renames) for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [camel_to_pascal(item, renames) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}

@@ -1,0 +1,110 @@
+"""The repository a user works in: its layer projects, their library pins and the built wheels."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline_infra.layers import LAYERS
+from pipeline_infra_tools.compatibility import check_supported
+from pipeline_infra_tools.engine.harness import PulumiProject
+from pipeline_infra_tools.exceptions import ProjectError
+
+ROOT_ENV = "PIPELINE_ROOT"
+STATE_DIR_NAME = ".pipeline"
+PIN = re.compile(r"^\s*pipeline-infra\s*==\s*([0-9A-Za-z.+-]+)\s*$")
+WHEEL = re.compile(r"^pipeline_infra-([^-]+)-py3-none-any\.whl$")
+
+
+def find_root(start: Path | None = None) -> Path:
+    """$PIPELINE_ROOT, else the nearest directory above `start` holding projects/ and shared_config/."""
+    if os.environ.get(ROOT_ENV):
+        return Path(os.environ[ROOT_ENV]).resolve()
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "projects").is_dir() and (candidate / "shared_config").is_dir():
+            return candidate
+    raise ProjectError(f"no pipeline-infra workspace (projects/ and shared_config/) in {here} or above; set {ROOT_ENV}")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def discover(cls, start: Path | None = None) -> Workspace:
+        return cls(find_root(start))
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR_NAME
+
+    @property
+    def dist_dir(self) -> Path:
+        return self.root / "dist"
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "shared_config"
+
+    def project(self, layer: str) -> PulumiProject:
+        if layer not in LAYERS:
+            raise ProjectError(f"unknown layer {layer!r}; expected one of {list(LAYERS)}")
+        directory = self.root / "projects" / layer
+        if not (directory / "Pulumi.yaml").is_file():
+            raise ProjectError(f"{directory}/Pulumi.yaml is missing")
+        return PulumiProject(directory)
+
+    def layers_for(self, env: str) -> list[str]:
+        """Layers that have a stack for `env`, in dependency order."""
+        return [layer for layer in LAYERS if env in self.project(layer).stacks()]
+
+    def pinned_version(self, layer: str) -> str:
+        requirements = self.project(layer).directory / "requirements.txt"
+        if not requirements.is_file():
+            raise ProjectError(f"{requirements}: missing; each project pins its library as 'pipeline-infra==X.Y.Z'")
+        for line in requirements.read_text(encoding="utf-8").splitlines():
+            match = PIN.match(line)
+            if match:
+                check_supported(match.group(1), str(requirements))
+                return match.group(1)
+        raise ProjectError(f"{requirements}: no exact pin 'pipeline-infra==X.Y.Z' found")
+
+    def built_versions(self) -> list[str]:
+        if not self.dist_dir.is_dir():
+            return []
+        return sorted(m.group(1) for p in self.dist_dir.iterdir() if (m := WHEEL.match(p.name)))
+
+    def wheel(self, version: str) -> Path:
+        path = self.dist_dir / f"pipeline_infra-{version}-py3-none-any.whl"
+        if not path.is_file():
+            built = ", ".join(self.built_versions()) or "none"
+            raise ProjectError(
+                f"pipeline-infra {version} is pinned but not built ({path} is missing; built: {built}). "
+                "Run `nox -s build` for the current version, or change the project's pin in requirements.txt."
+            )
+        return path
+
+    def library_path(self, layer: str) -> Path:
+        """A directory holding the pinned wheel unpacked, to put first on a program's PYTHONPATH."""
+        version = self.pinned_version(layer)
+        wheel = self.wheel(version)
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()[:12]
+        target = self.state_dir / "lib" / f"pipeline_infra-{version}-{digest}"
+        if not (target / "pipeline_infra").is_dir():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Unpack beside the target and rename: programs started at once never see a half-written library.
+            staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+            with zipfile.ZipFile(wheel) as archive:
+                archive.extractall(staging)
+            try:
+                staging.rename(target)
+            except OSError:
+                shutil.rmtree(staging, ignore_errors=True)  # another process unpacked the same wheel first
+        return target
