@@ -8,10 +8,14 @@ import nox
 
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+# The oldest Python the packages support (pyproject.toml's classifiers); a fresh machine needs only that one.
+PYTHON = nox.project.python_versions(PYPROJECT)[0]
 ENVIRONMENTS = ("dev", "staging", "prod")
+STACK_OPERATIONS = ("deploy", "preview", "destroy")
 LIBRARY = ROOT / "packages" / "pipeline_infra"
 TOOLS = ROOT / "packages" / "pipeline_infra_tools"
 FUNCTIONS = ROOT / "packages" / "pipeline_functions"
+LINTED = ("packages", "projects", "tests", "noxfile.py")
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
@@ -23,105 +27,112 @@ def _group(name: str) -> list[str]:
     return list(PYPROJECT["dependency-groups"][name])
 
 
-def _install_project(session: nox.Session, *groups: str) -> None:
+def _install_workspace(session: nox.Session, *groups: str) -> None:
+    """The library, the Lambda package and the tool, editable, plus the named dependency groups."""
     session.install(
         "-e", str(LIBRARY), "-e", str(FUNCTIONS), "-e", f"{TOOLS}[sandbox]", *(r for g in groups for r in _group(g))
     )
 
 
 def _build_library(session: nox.Session) -> None:
-    """Build the pipeline-infra wheel into dist/, where projects find the version they pin."""
+    """The one place the library wheel is built: dist/, where projects find the version they pin."""
     session.install(*_group("build"))
     with session.chdir(LIBRARY):
-        session.run("hatchling", "build", "-t", "wheel", "-d", str(ROOT / "dist"))
+        session.run("hatchling", "build", "-t", "wheel", "-d", str(ROOT / "dist"), silent=True)
 
 
-def _cli(session: nox.Session, *args: str) -> None:
+def _tool_session(session: nox.Session, *args: str) -> None:
+    """Install the workspace, build the pinned library, then run `pipeline-infra ARGS POSARGS`."""
+    _install_workspace(session)
+    _build_library(session)
     session.run("pipeline-infra", *args, *session.posargs)
 
 
-@nox.session
+@nox.session(python=PYTHON)
 def build(session: nox.Session) -> None:
     """Build the pipeline-infra library wheel into dist/ (projects use the version they pin)."""
     _build_library(session)
 
 
-@nox.session
+@nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Check style and imports with ruff."""
-    session.install(*_group("lint"))
-    session.run("ruff", "check", "packages", "projects", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "packages", "projects", "tests", "noxfile.py")
+    """Check style with ruff and the layer contracts with import-linter."""
+    _install_workspace(session, "lint")
+    session.run("ruff", "check", *LINTED)
+    session.run("ruff", "format", "--check", *LINTED)
+    session.run("lint-imports")
 
 
-@nox.session
+@nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """Type-check both packages with mypy."""
-    _install_project(session, "typecheck")
+    """Type-check the three packages with mypy."""
+    _install_workspace(session, "typecheck")
     session.run("mypy")
 
 
-@nox.session
+@nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the whole test suite: unit, functional and integration (starts and stops its own sandbox)."""
-    _install_project(session, "test")
+    _install_workspace(session, "test")
     _build_library(session)
     session.run("pytest", *session.posargs)
 
 
-@nox.session(default=False)
+@nox.session(python=PYTHON, default=False)
 def render(session: nox.Session) -> None:
     """Render an environment offline: nox -s render -- --env prod --format table."""
     if not session.posargs:
         session.error("Usage: nox -s render -- --env ENV [--layer LAYER] [--format json|table]")
-    _install_project(session)
+    _tool_session(session, "render")
+
+
+@nox.session(python=PYTHON, default=False)
+@nox.parametrize(
+    ("operation", "env"),
+    [
+        nox.param(operation, env, id=f"{operation}-{env}")
+        for operation in STACK_OPERATIONS
+        for env in (*ENVIRONMENTS, "all")
+    ],
+)
+def stack(session: nox.Session, operation: str, env: str) -> None:
+    """Deploy, preview or destroy one environment or all (local sandbox unless --target aws): nox -s deploy-prod."""
+    envs = ENVIRONMENTS if env == "all" else (env,)
+    _install_workspace(session)
     _build_library(session)
-    session.run("pipeline-infra", "render", *session.posargs)
+    # Destroy runs lower layers last and the source environment first: nothing is destroyed while read.
+    for each in reversed(envs) if operation == "destroy" else envs:
+        session.run("pipeline-infra", operation, "--env", each, *session.posargs)
 
 
-def _stack_session(operation: str, env: str | None) -> None:
-    envs = ENVIRONMENTS if env is None else (env,)
-    name = f"{operation}-{env or 'all'}"
-
-    @nox.session(name=name, default=False)
-    def _session(session: nox.Session) -> None:
-        _install_project(session)
-        _build_library(session)
-        for each in envs if operation != "destroy" else reversed(envs):
-            _cli(session, operation, "--env", each)
-
-    _session.__doc__ = (
-        f"{operation.capitalize()} {'every environment' if env is None else env} "
-        f"(local sandbox unless --target aws); one layer: nox -s {name} -- --layer storage."
-    )
+def _stack_alias(session: nox.Session) -> None:
+    """Alias: runs stack(<its own name>), e.g. deploy-prod; one layer: nox -s deploy-prod -- --layer storage."""
 
 
-for _env in ENVIRONMENTS:
-    for _operation in ("deploy", "preview", "destroy"):
-        _stack_session(_operation, _env)
-_stack_session("deploy", None)
+# `nox -s deploy-prod` (and every operation-env pair) runs the parametrized `stack` session of the same id.
+for _operation in STACK_OPERATIONS:
+    for _env in (*ENVIRONMENTS, "all"):
+        nox.session(name=f"{_operation}-{_env}", python=False, default=False, requires=[f"stack({_operation}-{_env})"])(
+            _stack_alias
+        )
 
 
-@nox.session(default=False)
+@nox.session(python=PYTHON, default=False)
 def sandbox(session: nox.Session) -> None:
     """The main job on the local emulator: start the sandbox, deploy all environments, show a replication round trip."""
-    _install_project(session)
-    _build_library(session)
-    session.run("pipeline-infra", "sandbox", "demo", *session.posargs)
+    _tool_session(session, "sandbox", "demo")
 
 
-@nox.session(default=False)
+@nox.session(python=PYTHON, default=False)
 def drift(session: nox.Session) -> None:
     """Report differences between environments (exit 1 on drift): nox -s drift -- --live --format markdown."""
-    _install_project(session)
-    _build_library(session)
-    _cli(session, "drift")
+    _tool_session(session, "drift")
 
 
-@nox.session(default=False)
+@nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
     """Print speed and memory figures (render, deploy, replication latency, artifact); never asserts timings."""
-    _install_project(session, "test")
+    _install_workspace(session, "test")
     _build_library(session)
     for script in sorted((ROOT / "tests" / "benchmarks").glob("bench_*.py")):
         session.run("python", str(script), *session.posargs)

@@ -31,7 +31,7 @@ Documents = dict[tuple[str, str], dict[str, Any]]
 
 PUBLIC_API = {
     "SCHEMA", "Approval", "Category", "Difference", "DriftError", "DriftReport", "DriftRequest", "DriftUsageError",
-    "EnvTokens", "FailOn", "Kind", "LiveStateError", "Normaliser", "Sandbox", "Status", "check_rule",
+    "EnvTokens", "FailOn", "Kind", "LiveStateError", "Normaliser", "Status", "check_rule",
     "compare_data", "compare_deployed", "compare_settings", "compare_structure", "find_approval", "judge",
     "path_matches", "read_sandbox", "render_report", "rendered_documents", "run_drift", "select_environments",
     "to_json",

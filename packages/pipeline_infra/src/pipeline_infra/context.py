@@ -106,7 +106,7 @@ class LayerContext:
         if not path:
             raise StackConfigError(
                 f"no function artifact: set `{FUNCTION_ARTIFACT_KEY}` in the stack's config or "
-                f"{FUNCTION_ARTIFACT_ENV} to the zip that `pipeline-infra artifact` builds"
+                f"{FUNCTION_ARTIFACT_ENV} to the zip that `pipeline-infra artifact` builds and prints"
             )
         if not Path(path).is_file():
             raise StackConfigError(f"function artifact {path!r} (from {FUNCTION_ARTIFACT_KEY}): no such file")

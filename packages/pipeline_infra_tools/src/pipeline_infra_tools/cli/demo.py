@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
-
 from pipeline_infra_tools.deploy.orchestrator import Orchestrator, make_target
+from pipeline_infra_tools.sandbox.clients import emulator_clients
 from pipeline_infra_tools.sandbox.manager import Sandbox
 
 if TYPE_CHECKING:
@@ -219,11 +217,8 @@ def command_name() -> str:
 
 
 def _clients(state: SandboxState) -> dict[str, Any]:
-    session = boto3.Session(
-        aws_access_key_id=state.access_key_id, aws_secret_access_key=state.secret_access_key, region_name=state.region
-    )
-    config = Config(retries={"mode": "standard", "max_attempts": 5})
-    return {s: session.client(s, endpoint_url=state.endpoint, config=config) for s in ("s3", "dynamodb", "sqs", "sns")}
+    services = ("s3", "dynamodb", "sqs", "sns")
+    return emulator_clients(state.endpoint, state.region, state.access_key_id, state.secret_access_key, services)
 
 
 def _read_object(s3: Any, bucket: str, key: str, marker: str) -> str | None:

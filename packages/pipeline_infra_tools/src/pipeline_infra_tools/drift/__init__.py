@@ -9,7 +9,7 @@ from __future__ import annotations
 from pipeline_infra_tools.drift.approvals import check_rule, find_approval, judge, path_matches
 from pipeline_infra_tools.drift.exceptions import DriftError, DriftUsageError, LiveStateError
 from pipeline_infra_tools.drift.graph_diff import compare_structure
-from pipeline_infra_tools.drift.live import Sandbox, compare_data, compare_deployed, read_sandbox
+from pipeline_infra_tools.drift.live import compare_data, compare_deployed, read_sandbox
 from pipeline_infra_tools.drift.models import Approval, Category, Difference, DriftReport, FailOn, Kind, Status
 from pipeline_infra_tools.drift.normalise import EnvTokens, Normaliser
 from pipeline_infra_tools.drift.render_cache import rendered_documents
@@ -31,7 +31,6 @@ __all__ = [
     "Kind",
     "LiveStateError",
     "Normaliser",
-    "Sandbox",
     "Status",
     "check_rule",
     "compare_data",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipeline_infra.layers import NAME_SUFFIX_OUTPUT
@@ -22,6 +21,9 @@ from pipeline_infra_tools.drift.exceptions import DriftUsageError, LiveStateErro
 from pipeline_infra_tools.drift.graph_diff import PRESENT_PATH, Normaliser, stack_nodes
 from pipeline_infra_tools.drift.models import Category, Difference, Kind
 from pipeline_infra_tools.drift.normalise import flatten
+from pipeline_infra_tools.sandbox.clients import emulator_client, emulator_session
+from pipeline_infra_tools.sandbox.exceptions import SandboxError
+from pipeline_infra_tools.sandbox.state import SandboxState, SandboxStateFile
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -30,7 +32,6 @@ if TYPE_CHECKING:
     from pipeline_infra.settings import Settings
     from pipeline_infra_tools.drift.graph_diff import StackDocument
 
-SANDBOX_FILE = "sandbox.json"
 STACKS_DIR = "stacks"
 CODE = "code"  # the rendering's side of a live difference
 OUTPUTS_RESOURCE = "(stack outputs)"
@@ -55,46 +56,21 @@ def _mask(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class Sandbox:
-    """Where the local emulator listens and the administrator's keys (read, never written, here)."""
-
-    endpoint: str
-    region: str
-    access_key_id: str
-    secret_access_key: str
-
-    def client(self, service: str) -> Any:
-        import boto3
-
-        make: Any = boto3.client  # the stubs' per-service overloads do not accept a variable service name
-        return make(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=self.region,
-            aws_access_key_id=self.access_key_id,
-            aws_secret_access_key=self.secret_access_key,
-        )
-
-
-def read_sandbox(state_dir: Path) -> Sandbox:
-    """The running sandbox, or DriftUsageError saying how to start one."""
-    path = state_dir / SANDBOX_FILE
-    if not path.is_file():
-        raise DriftUsageError("no sandbox running: run `pipeline-infra sandbox up`")
+def read_sandbox(state_dir: Path) -> SandboxState:
+    """The running sandbox (the sandbox's own state file), or DriftUsageError saying how to start one."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Sandbox(
-            endpoint=str(data["endpoint"]),
-            region=str(data.get("region") or "us-east-1"),
-            access_key_id=str(data["access_key_id"]),
-            secret_access_key=str(data["secret_access_key"]),
-        )
-    except (ValueError, KeyError, TypeError) as err:
-        raise LiveStateError(
-            f"{path}: unreadable sandbox state ({err!r}); expected endpoint, access_key_id and secret_access_key. "
-            "Run `pipeline-infra sandbox down` and `pipeline-infra sandbox up`"
-        ) from err
+        state = SandboxStateFile(state_dir).load()
+    except SandboxError as err:
+        raise LiveStateError(str(err)) from err
+    if state is None:
+        raise DriftUsageError("no sandbox running: run `pipeline-infra sandbox up`")
+    return state
+
+
+def administrator_clients(state: SandboxState) -> Callable[[str], Any]:
+    """Clients with the sandbox administrator's keys, which can read every environment."""
+    session = emulator_session(state.access_key_id, state.secret_access_key, state.region)
+    return lambda service: emulator_client(session, service, state.endpoint)
 
 
 def load_deployed(state_dir: Path, project: str, env: str) -> StackDocument | None:

@@ -9,7 +9,13 @@ from pipeline_infra.layers import project_name
 from pipeline_infra.settings import load_settings
 from pipeline_infra_tools.drift.exceptions import DriftUsageError
 from pipeline_infra_tools.drift.graph_diff import compare_structure, count_resources
-from pipeline_infra_tools.drift.live import Sandbox, compare_data, compare_deployed, load_deployed, read_sandbox
+from pipeline_infra_tools.drift.live import (
+    administrator_clients,
+    compare_data,
+    compare_deployed,
+    load_deployed,
+    read_sandbox,
+)
 from pipeline_infra_tools.drift.models import Category, DriftReport
 from pipeline_infra_tools.drift.render_cache import rendered_documents
 from pipeline_infra_tools.drift.settings_diff import compare_settings, count_settings
@@ -20,6 +26,7 @@ if TYPE_CHECKING:
     from pipeline_infra.settings import Settings
     from pipeline_infra_tools.drift.graph_diff import StackDocument
     from pipeline_infra_tools.drift.models import Difference
+    from pipeline_infra_tools.sandbox.state import SandboxState
     from pipeline_infra_tools.workspace import Workspace
 
 SUFFIX_KEY = "environmentSuffix"
@@ -90,7 +97,7 @@ def _live_differences(
     settings: Settings,
     envs: Sequence[str],
     documents: dict[tuple[str, str], StackDocument],
-    sandbox: Sandbox,
+    sandbox: SandboxState,
 ) -> tuple[list[Difference], list[Difference], int, int]:
     live: list[Difference] = []
     compared = 0
@@ -105,5 +112,5 @@ def _live_differences(
         deployed = load_deployed(workspace.state_dir, project_name(settings, "storage"), env)
         if deployed is not None:
             storage_outputs[env] = deployed.get("outputs", {})
-    data, compared_data = compare_data(settings, envs, storage_outputs, sandbox.client)
+    data, compared_data = compare_data(settings, envs, storage_outputs, administrator_clients(sandbox))
     return live, data, compared, compared_data

@@ -9,9 +9,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
-
+from pipeline_infra_tools.sandbox.clients import emulator_client, emulator_session
 from pipeline_infra_tools.sandbox.lambda_runtime import process as runtime
 from pipeline_infra_tools.sandbox.server import answers, is_server_process, start_server, stop_server
 from pipeline_infra_tools.sandbox.state import SandboxState, SandboxStateFile
@@ -122,14 +120,10 @@ def _enforce_iam(endpoint: str) -> None:
 
 def _create_admin(endpoint: str, region: str) -> tuple[str, str]:
     """An IAM user allowed everything, so its key keeps working if IAM enforcement is turned on later."""
-    iam = boto3.client(
-        "iam",
-        endpoint_url=endpoint,
-        region_name=region,
-        config=Config(retries={"mode": "standard", "max_attempts": 3}),
-        aws_access_key_id=BOOTSTRAP_CREDENTIALS["aws_access_key_id"],
-        aws_secret_access_key=BOOTSTRAP_CREDENTIALS["aws_secret_access_key"],
+    session = emulator_session(
+        BOOTSTRAP_CREDENTIALS["aws_access_key_id"], BOOTSTRAP_CREDENTIALS["aws_secret_access_key"], region
     )
+    iam = emulator_client(session, "iam", endpoint)
     iam.create_user(UserName=ADMIN_USER)
     iam.put_user_policy(UserName=ADMIN_USER, PolicyName="administrator", PolicyDocument=json.dumps(ADMIN_POLICY))
     key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]

@@ -9,9 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
-
+from pipeline_infra_tools.sandbox.clients import emulator_client, emulator_session
 from pipeline_infra_tools.sandbox.lambda_runtime.async_invoke import AsyncInvoker, queue_url
 from pipeline_infra_tools.sandbox.lambda_runtime.deployment import Deployment, FunctionSpec, RuleSpec
 from pipeline_infra_tools.sandbox.lambda_runtime.functions import FunctionPool, Invocation, RoleCredentials
@@ -53,13 +51,10 @@ class LambdaRuntime:
     def __init__(self, endpoint: str, region: str, access_key_id: str, secret_access_key: str, state_dir: Path) -> None:
         self.endpoint, self.region, self.state_dir = endpoint, region, state_dir
         self.stacks_dir = state_dir / "stacks"
-        session = boto3.Session(
-            aws_access_key_id=access_key_id, aws_secret_access_key=secret_access_key, region_name=region
-        )
-        config = Config(retries={"mode": "standard", "max_attempts": 5})
+        session = emulator_session(access_key_id, secret_access_key, region)
 
         def client(service: str) -> Any:
-            return session.client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
+            return emulator_client(session, service, endpoint)
 
         self.sqs, self.sts, self.events, self.s3 = client("sqs"), client("sts"), client("events"), client("s3")
         self.dynamodb = client("dynamodb")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from pipeline_infra_tools.sandbox.clients import emulator_clients
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -15,8 +15,6 @@ if TYPE_CHECKING:
     from pipeline_infra_tools.engine.backend import ResourceRequest
 
 SERVICES = ("s3", "dynamodb", "sns", "sqs", "iam", "logs", "events", "lambda", "pipes", "sts")
-# Standard retries with jitter: the emulator answers fast, but a busy machine can drop a connection.
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
 
 Outputs = dict[str, Any]
 
@@ -30,11 +28,7 @@ class Clients:
 
     @classmethod
     def create(cls, endpoint: str, region: str, access_key_id: str, secret_access_key: str) -> Clients:
-        session = boto3.session.Session(
-            aws_access_key_id=access_key_id, aws_secret_access_key=secret_access_key, region_name=region
-        )
-        make: Any = session.client  # the service name is a runtime value, which the typed overloads cannot take
-        clients = {service: make(service, endpoint_url=endpoint, config=CLIENT_CONFIG) for service in SERVICES}
+        clients = emulator_clients(endpoint, region, access_key_id, secret_access_key, SERVICES)
         return cls(region=region, by_service=clients)
 
     def __getattr__(self, service: str) -> Any:
