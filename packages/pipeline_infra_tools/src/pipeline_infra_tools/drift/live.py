@@ -21,6 +21,7 @@ from pipeline_infra_tools.drift.exceptions import DriftUsageError, LiveStateErro
 from pipeline_infra_tools.drift.graph_diff import PRESENT_PATH, Normaliser, stack_nodes
 from pipeline_infra_tools.drift.models import Category, Difference, Kind
 from pipeline_infra_tools.drift.normalise import flatten
+from pipeline_infra_tools.engine.harness import StackOutputsStore
 from pipeline_infra_tools.sandbox.clients import emulator_client, emulator_session
 from pipeline_infra_tools.sandbox.exceptions import SandboxError
 from pipeline_infra_tools.sandbox.state import SandboxState, SandboxStateFile
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from pipeline_infra.settings import Settings
     from pipeline_infra_tools.drift.graph_diff import StackDocument
 
-STACKS_DIR = "stacks"
 CODE = "code"  # the rendering's side of a live difference
 OUTPUTS_RESOURCE = "(stack outputs)"
 # Parts of ids that the emulator makes up and a rendering cannot know.
@@ -74,14 +74,12 @@ def administrator_clients(state: SandboxState) -> Callable[[str], Any]:
 
 
 def load_deployed(state_dir: Path, project: str, env: str) -> StackDocument | None:
-    path = state_dir / STACKS_DIR / project / f"{env}.json"
-    if not path.is_file():
-        return None
+    """The local target's saved record of a deployed stack (the sandbox's own store), or None."""
+    store = StackOutputsStore(SandboxStateFile(state_dir).stacks_dir)
     try:
-        data: StackDocument = json.loads(path.read_text(encoding="utf-8"))
+        return store.load(project, env)
     except ValueError as err:
-        raise LiveStateError(f"{path}: not valid JSON ({err}); redeploy the stack") from err
-    return data
+        raise LiveStateError(f"{store.path(project, env)}: not valid JSON ({err}); redeploy the stack") from err
 
 
 def deploy_repair(env: str, layer: str) -> str:

@@ -20,6 +20,7 @@ from pipeline_infra_tools.sandbox.lambda_runtime.sources import (
     failed_message_ids,
     sqs_batch_event,
 )
+from pipeline_infra_tools.sandbox.state import SandboxStateFile
 
 if TYPE_CHECKING:
     import threading
@@ -50,7 +51,7 @@ def scheduled_event(rule: RuleSpec, region: str) -> dict[str, Any]:
 class LambdaRuntime:
     def __init__(self, endpoint: str, region: str, access_key_id: str, secret_access_key: str, state_dir: Path) -> None:
         self.endpoint, self.region, self.state_dir = endpoint, region, state_dir
-        self.stacks_dir = state_dir / "stacks"
+        self.stacks_dir = SandboxStateFile(state_dir).stacks_dir
         session = emulator_session(access_key_id, secret_access_key, region)
 
         def client(service: str) -> Any:
