@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pipeline_functions.drift_checker import DriftChecker, DriftKind, handler
+from pipeline_functions.drift_checker import DriftChecker, DriftCheckerSettings, DriftKind, handler
 from pipeline_functions.drift_checker.exceptions import DriftCheckError
-from pipeline_functions.replicator import ReplicatorSettings
 from pipeline_functions.shared.targets import own_credentials
 
 from .conftest import bucket_name, emf_metrics, item_event, load_event, s3_event, table_name
@@ -43,7 +42,7 @@ def replicated(aws: Aws) -> Aws:
 
 @pytest.fixture
 def checker(aws: Aws) -> Iterator[DriftChecker]:
-    settings = ReplicatorSettings.from_env(aws.environ())
+    settings = DriftCheckerSettings.from_env(aws.environ())
     checker = DriftChecker(
         settings,
         s3_client=aws.s3,
@@ -51,9 +50,9 @@ def checker(aws: Aws) -> Iterator[DriftChecker]:
         sns_client=aws.sns,
         credentials_provider=own_credentials,
     )
-    handler.configure(checker)
+    handler.service.override(checker)
     yield checker
-    handler.configure(None)
+    handler.service.reset()
 
 
 def test_replicated_environments_show_no_drift_and_send_nothing(

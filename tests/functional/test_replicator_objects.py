@@ -256,10 +256,10 @@ def test_lambda_handler_reads_its_configuration_from_the_environment(
 
     for name, value in aws.environ().items():
         monkeypatch.setenv(name, value)
-    handler.configure(None)
+    handler.service.reset()
     aws.put("config/pipeline.json", json.dumps(PROD_CONFIG))
     try:
         result = handler.lambda_handler(s3_event("config/pipeline.json"), context)
     finally:
-        handler.configure(None)
+        handler.service.reset()
     assert outcomes(result) == {"dev": "replicated", "staging": "replicated"}

@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def processor(aws: Aws) -> Iterator[None]:
-    handler.configure(TaskRunner(TaskSettings.from_env(aws.environ()), aws.dynamodb))
+    handler.service.override(TaskRunner(TaskSettings.from_env(aws.environ()), dynamodb_client=aws.dynamodb))
     yield
-    handler.configure(None)
+    handler.service.reset()
 
 
 def put_metadata(aws: Aws, key: str, status: str = "VALID") -> None:

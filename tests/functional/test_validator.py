@@ -138,11 +138,11 @@ def test_lambda_handler_uses_the_environment(aws: Aws, context: LambdaContext, m
 
     for name, value in aws.environ().items():
         monkeypatch.setenv(name, value)
-    handler.configure(None)
+    handler.service.reset()
     aws.put("schemas/orders.json", json.dumps(ORDERS_SCHEMA))
     aws.put("raw/orders/h.json", json.dumps({"order_id": 1, "amount": 1}))
     try:
         result = handler.lambda_handler(s3_event("raw/orders/h.json"), context)
     finally:
-        handler.configure(None)
+        handler.service.reset()
     assert result["results"][0]["status"] == "VALID"

@@ -11,7 +11,7 @@ SUCCESS_TOPIC_ARN_ENV = "SUCCESS_TOPIC_ARN"
 FAILURE_TOPIC_ARN_ENV = "FAILURE_TOPIC_ARN"
 IDEMPOTENCY_TABLE_ENV = "IDEMPOTENCY_TABLE"
 IDEMPOTENCY_TTL_SECONDS_ENV = "IDEMPOTENCY_TTL_SECONDS"
-# JSON list of replication targets, see pipeline_functions.replicator.targets for the shape.
+# JSON list of replication targets, see pipeline_functions.shared.targets for the shape.
 REPLICATION_TARGETS_ENV = "REPLICATION_TARGETS"
 REPLICATION_PREFIXES_ENV = "REPLICATION_PREFIXES"
 PROPAGATE_DELETES_ENV = "PROPAGATE_DELETES"
@@ -32,3 +32,11 @@ DEFAULT_IDEMPOTENCY_TTL_SECONDS = 3600
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_RETRY_MODE = "standard"
 METRICS_NAMESPACE = "PipelineInfra"
+
+# The events the functions receive: the rules and the Pipe the infrastructure creates must match exactly these.
+S3_EVENT_SOURCE = "aws.s3"
+OBJECT_CREATED = "Object Created"
+OBJECT_DELETED = "Object Deleted"
+# What the config table's Pipe puts on the replication bus.
+CONFIG_CHANGE_SOURCE = "pipeline-infra.config-table"
+CONFIG_CHANGE_DETAIL_TYPE = "Config Item Changed"

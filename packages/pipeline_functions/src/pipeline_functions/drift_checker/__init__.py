@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pipeline_functions.drift_checker.checker import DriftChecker
 from pipeline_functions.drift_checker.compare import (
     Difference,
     DriftKind,
@@ -12,12 +11,16 @@ from pipeline_functions.drift_checker.compare import (
     compare_environments,
     first_difference,
 )
-from pipeline_functions.drift_checker.exceptions import DriftCheckError
+from pipeline_functions.drift_checker.exceptions import DriftCheckerError, DriftCheckError
+from pipeline_functions.drift_checker.service import DriftChecker
+from pipeline_functions.drift_checker.settings import DriftCheckerSettings
 
 __all__ = [
     "Difference",
     "DriftCheckError",
     "DriftChecker",
+    "DriftCheckerError",
+    "DriftCheckerSettings",
     "DriftKind",
     "DriftReport",
     "EnvironmentDrift",

@@ -22,6 +22,9 @@ from pipeline_functions.shared.rewrite import Rewriter, document_format, parse_d
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
     from pipeline_functions.shared.targets import ReplicationTarget, TargetClients
 
 
@@ -79,8 +82,8 @@ class EnvironmentStore:
     environment: str
     bucket: str
     config_table: str
-    s3: Any
-    dynamodb: Any
+    s3: S3Client
+    dynamodb: DynamoDBClient
 
 
 def compare_environments(
@@ -124,7 +127,7 @@ def compare_environments(
     return DriftReport(source.environment, tuple(results))
 
 
-def _list_objects(s3: Any, bucket: str, prefixes: Sequence[str], environment: str) -> dict[str, dict[str, Any]]:
+def _list_objects(s3: S3Client, bucket: str, prefixes: Sequence[str], environment: str) -> dict[str, dict[str, Any]]:
     objects: dict[str, dict[str, Any]] = {}
     try:
         for prefix in prefixes:
@@ -136,7 +139,7 @@ def _list_objects(s3: Any, bucket: str, prefixes: Sequence[str], environment: st
     return objects
 
 
-def _scan(dynamodb: Any, table: str, environment: str) -> list[dict[str, Any]]:
+def _scan(dynamodb: DynamoDBClient, table: str, environment: str) -> list[dict[str, Any]]:
     try:
         pages = dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
         return [
@@ -148,7 +151,7 @@ def _scan(dynamodb: Any, table: str, environment: str) -> list[dict[str, Any]]:
         raise DriftCheckError(f"cannot scan table {table} in {environment}: {exc}") from exc
 
 
-def _read(s3: Any, bucket: str, key: str) -> bytes:
+def _read(s3: S3Client, bucket: str, key: str) -> bytes:
     return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
@@ -156,7 +159,7 @@ def _compare_objects(
     source: EnvironmentStore,
     source_objects: dict[str, dict[str, Any]],
     target: ReplicationTarget,
-    s3: Any,
+    s3: S3Client,
     rewriter: Rewriter,
     *,
     prefixes: Sequence[str],
@@ -201,7 +204,7 @@ def _document_difference(prod: bytes, replica: bytes, fmt: str, rewriter: Rewrit
 def _compare_items(
     source_items: list[dict[str, Any]],
     target: ReplicationTarget,
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     rewriter: Rewriter,
     key_attributes: Sequence[str],
 ) -> Iterator[Difference]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pipeline_functions.constants import CONFIG_CHANGE_SOURCE, S3_EVENT_SOURCE
 from pipeline_functions.exceptions import MalformedEventError
 from pipeline_functions.replicator.exceptions import UnsupportedEventError
 from pipeline_functions.shared.s3events import S3ObjectEvent, from_eventbridge, from_record, is_s3_record, parse_time
@@ -17,8 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from datetime import datetime
 
-CONFIG_TABLE_SOURCE = "pipeline-infra.config-table"
-CONFIG_ITEM_CHANGED = "Config Item Changed"
+CONFIG_TABLE_SOURCE = CONFIG_CHANGE_SOURCE
 _STREAM_EVENTS = frozenset({"INSERT", "MODIFY", "REMOVE"})
 
 
@@ -85,7 +85,7 @@ def _change(event: Any) -> S3ObjectEvent | ItemChange:
     if not isinstance(event, dict):
         raise UnsupportedEventError(f"event is a {type(event).__name__}, expected a JSON object")
     source = event.get("source")
-    if source == "aws.s3":
+    if source == S3_EVENT_SOURCE:
         try:
             return from_eventbridge(event)
         except MalformedEventError as exc:

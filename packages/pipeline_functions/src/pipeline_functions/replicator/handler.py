@@ -2,6 +2,9 @@
 
 Runs in prod as an EventBridge rule target (S3 object events and the config table Pipe's events) with async
 retries and an on-failure destination; a raised error is what sends an event there.
+
+A runtime that must supply writer credentials itself (e.g. assumed before IAM enforcement starts) puts its own
+Replicator in place with ``service.override(Replicator(..., credentials_provider=StaticCredentialsProvider(...)))``.
 """
 
 from __future__ import annotations
@@ -12,31 +15,22 @@ from aws_lambda_powertools import Logger
 
 from pipeline_functions.replicator.service import Replicator
 from pipeline_functions.replicator.settings import ReplicatorSettings
+from pipeline_functions.shared.warm import WarmInstance
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
-_replicator: Replicator | None = None
 
 
-def configure(replicator: Replicator | None) -> None:
-    """Use ``replicator`` for later invocations (None: rebuild from the environment on the next one).
-
-    This is how a runtime that must supply writer credentials itself (e.g. assumed before IAM enforcement
-    starts) injects a Replicator built with ``credentials_provider=StaticCredentialsProvider(...)``.
-    """
-    global _replicator  # noqa: PLW0603 - one Replicator per execution environment, reused while warm
-    _replicator = replicator
+def build_service() -> Replicator:
+    """The Replicator this execution environment's variables describe."""
+    return Replicator(ReplicatorSettings.from_env())
 
 
-def get_replicator() -> Replicator:
-    global _replicator  # noqa: PLW0603
-    if _replicator is None:
-        _replicator = Replicator(ReplicatorSettings.from_env())
-    return _replicator
+service = WarmInstance(build_service)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any] | list[Any], context: LambdaContext) -> dict[str, Any]:
-    return get_replicator().handle(event, context)
+    return service.get().handle(event, context)

@@ -19,6 +19,8 @@ from pipeline_functions.replicator.results import DELETED, REPLICATED, SKIPPED, 
 from pipeline_functions.shared.rewrite import Rewriter
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
     from pipeline_functions.replicator.events import ItemChange
     from pipeline_functions.replicator.settings import ReplicatorSettings
     from pipeline_functions.shared.targets import ReplicationTarget
@@ -76,7 +78,7 @@ def item_size(item: dict[str, Any]) -> int:
 class ItemReplicator:
     """Brings the replica of one prod config item in line with prod's current state."""
 
-    def __init__(self, settings: ReplicatorSettings, source_dynamodb: Any) -> None:
+    def __init__(self, settings: ReplicatorSettings, source_dynamodb: DynamoDBClient) -> None:
         self._settings = settings
         self._dynamodb = source_dynamodb
 
@@ -86,7 +88,7 @@ class ItemReplicator:
         return dict(item) if item else None
 
     def replicate(
-        self, change: ItemChange, source: dict[str, Any] | None, target: ReplicationTarget, dynamodb: Any
+        self, change: ItemChange, source: dict[str, Any] | None, target: ReplicationTarget, dynamodb: DynamoDBClient
     ) -> TargetResult:
         rewriter = Rewriter(target.replacements, target.overlay)
         keys = to_dynamodb(rewriter.checked(rewriter.value(to_python(change.keys)), "item key"))

@@ -18,6 +18,9 @@ from pipeline_functions.replicator.results import DELETED, REPLICATED, SKIPPED, 
 from pipeline_functions.shared.rewrite import Rewriter, document_format, dump_document, parse_document
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef, CopySourceTypeDef
+
     from pipeline_functions.replicator.settings import ReplicatorSettings
     from pipeline_functions.shared.s3events import S3ObjectEvent
     from pipeline_functions.shared.targets import ReplicationTarget
@@ -35,7 +38,7 @@ _MAX_PARTS = 10_000
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
-def head(s3: Any, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any] | None:
+def head(s3: S3Client, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any] | None:
     """HEAD an object; None when it (or the bucket) does not exist or its current version is a delete marker."""
     kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
     if version_id:
@@ -69,7 +72,7 @@ def part_size(size: int, threshold: int) -> int:
 class ObjectReplicator:
     """Brings the replica of one prod key in line with prod's current state."""
 
-    def __init__(self, settings: ReplicatorSettings, source_s3: Any) -> None:
+    def __init__(self, settings: ReplicatorSettings, source_s3: S3Client) -> None:
         self._settings = settings
         self._s3 = source_s3
 
@@ -90,7 +93,7 @@ class ObjectReplicator:
                 return change.alternate_key, _source(change.alternate_key, alternate)
         return change.key, None
 
-    def replicate(self, key: str, source: SourceObject | None, target: ReplicationTarget, s3: Any) -> TargetResult:
+    def replicate(self, key: str, source: SourceObject | None, target: ReplicationTarget, s3: S3Client) -> TargetResult:
         """Apply prod's current state of ``key`` to ``target`` using the target's ``s3`` client."""
         replica = head(s3, target.bucket, key)
         if source is None:
@@ -127,7 +130,9 @@ class ObjectReplicator:
             logger.warning("config document too large to rewrite; copied unchanged", extra={"key": key})
         return TargetResult(target.environment, REPLICATED, reason, source.size, rewritten=False)
 
-    def _delete(self, key: str, replica: dict[str, Any] | None, target: ReplicationTarget, s3: Any) -> TargetResult:
+    def _delete(
+        self, key: str, replica: dict[str, Any] | None, target: ReplicationTarget, s3: S3Client
+    ) -> TargetResult:
         if not self._settings.propagate_deletes:
             return TargetResult(target.environment, SKIPPED, "prod object is gone; delete propagation is off")
         if replica is None:
@@ -135,7 +140,9 @@ class ObjectReplicator:
         s3.delete_object(Bucket=target.bucket, Key=key)
         return TargetResult(target.environment, DELETED, "prod object is gone; replica deleted")
 
-    def _rewrite(self, key: str, source: SourceObject, fmt: str, target: ReplicationTarget, s3: Any) -> TargetResult:
+    def _rewrite(
+        self, key: str, source: SourceObject, fmt: str, target: ReplicationTarget, s3: S3Client
+    ) -> TargetResult:
         body = self._read(source)
         rewriter = Rewriter(target.replacements, target.overlay)
         try:
@@ -164,8 +171,8 @@ class ObjectReplicator:
             kwargs["IfMatch"] = source.etag
         return bytes(self._s3.get_object(**kwargs)["Body"].read())
 
-    def _copy_source(self, source: SourceObject) -> dict[str, str]:
-        copy_source = {"Bucket": self._settings.source_bucket, "Key": source.key}
+    def _copy_source(self, source: SourceObject) -> CopySourceTypeDef:
+        copy_source: CopySourceTypeDef = {"Bucket": self._settings.source_bucket, "Key": source.key}
         if source.version_id:
             copy_source["VersionId"] = source.version_id  # copy exactly the version that was checked
         return copy_source
@@ -184,7 +191,7 @@ class ObjectReplicator:
         return metadata
 
     def _multipart_copy(
-        self, source: SourceObject, target: ReplicationTarget, s3: Any, metadata: dict[str, str]
+        self, source: SourceObject, target: ReplicationTarget, s3: S3Client, metadata: dict[str, str]
     ) -> None:
         """UploadPartCopy: S3 moves the bytes, so memory stays flat whatever the object size."""
         upload = s3.create_multipart_upload(
@@ -192,7 +199,7 @@ class ObjectReplicator:
         )
         upload_id = upload["UploadId"]
         step = part_size(source.size, self._settings.multipart_threshold_bytes)
-        parts: list[dict[str, Any]] = []
+        parts: list[CompletedPartTypeDef] = []
         try:
             for number, start in enumerate(range(0, source.size, step), start=1):
                 end = min(start + step, source.size) - 1

@@ -28,8 +28,12 @@ from pipeline_functions.shared.telemetry import BYTES, SECONDS, emit_metric
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
 
     from pipeline_functions.replicator.settings import ReplicatorSettings
 
@@ -46,10 +50,10 @@ class Replicator:
         self,
         settings: ReplicatorSettings,
         *,
-        s3_client: Any = None,
-        dynamodb_client: Any = None,
-        sns_client: Any = None,
-        idempotency_client: Any = None,
+        s3_client: S3Client | None = None,
+        dynamodb_client: DynamoDBClient | None = None,
+        sns_client: SNSClient | None = None,
+        idempotency_client: DynamoDBClient | None = None,
         credentials_provider: CredentialsProvider | None = None,
     ) -> None:
         self.settings = settings
@@ -61,14 +65,14 @@ class Replicator:
         self._objects = ObjectReplicator(settings, self._s3)
         self._items = ItemReplicator(settings, self._dynamodb)
         self._notifier = Notifier(sns_client or client("sns"), settings.success_topic_arn, settings.failure_topic_arn)
-        self._idempotency_config: Any = None
+        self._idempotency_config: IdempotencyConfig | None = None
         self._process: Callable[..., dict[str, Any]] = self._process_change
         if settings.idempotency_table:
             self._process = self._idempotent(settings.idempotency_table, idempotency_client or self._dynamodb)
         else:
             logger.warning("IDEMPOTENCY_TABLE is not set: duplicate deliveries are replicated again")
 
-    def _idempotent(self, table: str, dynamodb: Any) -> Callable[..., dict[str, Any]]:
+    def _idempotent(self, table: str, dynamodb: DynamoDBClient) -> Callable[..., dict[str, Any]]:
         # Imported here: idempotency pulls in jmespath and hashing helpers that only this path needs.
         from aws_lambda_powertools.utilities.idempotency import (
             DynamoDBPersistenceLayer,
@@ -76,17 +80,14 @@ class Replicator:
             idempotent_function,
         )
 
-        self._idempotency_config = IdempotencyConfig(
+        config = IdempotencyConfig(
             expires_after_seconds=self.settings.idempotency_ttl_seconds, response_hook=_mark_duplicate
         )
+        self._idempotency_config = config
         persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb)
-        wrapped = idempotent_function(
-            self._process_change,
-            data_keyword_argument="change",
-            persistence_store=persistence,
-            config=self._idempotency_config,
+        return idempotent_function(
+            self._process_change, data_keyword_argument="change", persistence_store=persistence, config=config
         )
-        return wrapped
 
     def handle(self, event: Any, context: LambdaContext | None = None) -> dict[str, Any]:
         """Process every change in ``event``; raise if any change failed or any part of it was unusable."""

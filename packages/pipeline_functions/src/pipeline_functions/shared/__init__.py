@@ -1,4 +1,5 @@
-"""Building blocks shared by the functions: configuration, clients, targets, rewriting, notifications, metrics."""
+"""Building blocks shared by the functions: configuration, clients, targets, rewriting, notifications, metrics,
+and the warm instance each handler keeps its service in."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pipeline_functions.shared.targets import (
     parse_targets,
 )
 from pipeline_functions.shared.telemetry import emit_metric
+from pipeline_functions.shared.warm import WarmInstance
 
 __all__ = [
     "AssumeRoleCredentialsProvider",
@@ -31,6 +33,7 @@ __all__ = [
     "TargetClientCache",
     "TargetClients",
     "UnparseableDocumentError",
+    "WarmInstance",
     "boto_config",
     "client",
     "document_format",

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
 
 logger = Logger()
 
@@ -43,7 +46,7 @@ class Notification:
 class Notifier:
     """Publishes to the success or failure topic; a topic left unset is logged, never silently skipped."""
 
-    def __init__(self, sns_client: Any, success_topic_arn: str | None, failure_topic_arn: str | None) -> None:
+    def __init__(self, sns_client: SNSClient, success_topic_arn: str | None, failure_topic_arn: str | None) -> None:
         self._sns = sns_client
         self._success = success_topic_arn
         self._failure = failure_topic_arn

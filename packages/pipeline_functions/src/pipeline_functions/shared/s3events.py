@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
+from pipeline_functions.constants import OBJECT_CREATED, OBJECT_DELETED, S3_EVENT_SOURCE
 from pipeline_functions.exceptions import MalformedEventError
 
-CREATED = "Object Created"
-DELETED = "Object Deleted"
+CREATED = OBJECT_CREATED
+DELETED = OBJECT_DELETED
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def parse_time(raw: Any) -> datetime:
 
 
 def is_eventbridge_s3(event: Any) -> bool:
-    return isinstance(event, dict) and event.get("source") == "aws.s3" and "detail" in event
+    return isinstance(event, dict) and event.get("source") == S3_EVENT_SOURCE and "detail" in event
 
 
 def is_s3_record(record: Any) -> bool:

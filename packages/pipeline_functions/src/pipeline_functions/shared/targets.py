@@ -22,6 +22,10 @@ from pipeline_functions.shared.aws import Credentials, client
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sts import STSClient
+
 _REQUIRED = ("environment", "bucket", "config_table", "region")
 
 
@@ -110,7 +114,7 @@ class AssumeRoleCredentialsProvider:
 
     def __init__(
         self,
-        sts_client: Any = None,
+        sts_client: STSClient | None = None,
         *,
         session_name: str = "pipeline-replicator",
         refresh_margin: timedelta = timedelta(minutes=5),
@@ -149,8 +153,10 @@ class AssumeRoleCredentialsProvider:
 
 @dataclass(frozen=True)
 class TargetClients:
-    s3: Any
-    dynamodb: Any
+    """Clients that can read and write one target environment's bucket and config table."""
+
+    s3: S3Client
+    dynamodb: DynamoDBClient
 
 
 class TargetClientCache:

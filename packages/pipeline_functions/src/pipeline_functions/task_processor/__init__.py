@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pipeline_functions.task_processor.exceptions import InvalidTaskError, TaskProcessorError, TaskStateError
-from pipeline_functions.task_processor.tasks import Task, TaskOutcome, TaskRunner, TaskSettings
+from pipeline_functions.task_processor.service import Task, TaskOutcome, TaskRunner
+from pipeline_functions.task_processor.settings import TaskSettings
 
 __all__ = [
     "InvalidTaskError",

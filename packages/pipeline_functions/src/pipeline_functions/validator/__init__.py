@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pipeline_functions.validator.exceptions import InvalidFileError, ValidatorError
 from pipeline_functions.validator.schema import RecordValidator
-from pipeline_functions.validator.service import ValidationResult, Validator, ValidatorSettings, dataset_of
+from pipeline_functions.validator.service import ValidationResult, Validator, dataset_of
+from pipeline_functions.validator.settings import ValidatorSettings
 
 __all__ = [
     "InvalidFileError",

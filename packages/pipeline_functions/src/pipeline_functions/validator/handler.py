@@ -6,28 +6,24 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from pipeline_functions.validator.service import Validator, ValidatorSettings
+from pipeline_functions.shared.warm import WarmInstance
+from pipeline_functions.validator.service import Validator
+from pipeline_functions.validator.settings import ValidatorSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
-_validator: Validator | None = None
 
 
-def configure(validator: Validator | None) -> None:
-    """Use ``validator`` for later invocations (None: rebuild from the environment on the next one)."""
-    global _validator  # noqa: PLW0603 - one Validator per execution environment, reused while warm
-    _validator = validator
+def build_service() -> Validator:
+    """The Validator this execution environment's variables describe."""
+    return Validator(ValidatorSettings.from_env())
 
 
-def get_validator() -> Validator:
-    global _validator  # noqa: PLW0603
-    if _validator is None:
-        _validator = Validator(ValidatorSettings.from_env())
-    return _validator
+service = WarmInstance(build_service)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return get_validator().handle(event)
+    return service.get().handle(event)

@@ -18,6 +18,8 @@ from pipeline_functions.validator.exceptions import InvalidFileError
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from mypy_boto3_s3 import S3Client
+
 BATCH_SIZE = 500
 MAX_ERRORS = 20
 
@@ -26,7 +28,7 @@ def schema_key(dataset: str) -> str:
     return f"schemas/{dataset}.json"
 
 
-def load_schema(s3: Any, bucket: str, dataset: str) -> dict[str, Any]:
+def load_schema(s3: S3Client, bucket: str, dataset: str) -> dict[str, Any]:
     key = schema_key(dataset)
     try:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()

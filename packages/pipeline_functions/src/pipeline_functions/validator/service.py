@@ -10,9 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from pipeline_functions import constants as c
 from pipeline_functions.shared.aws import client
-from pipeline_functions.shared.config import optional_str, require_str
 from pipeline_functions.shared.notifications import Notification, Notifier
 from pipeline_functions.shared.s3events import S3ObjectEvent, parse_s3_events
 from pipeline_functions.shared.telemetry import emit_metric
@@ -28,7 +26,12 @@ from pipeline_functions.validator.readers import (
 from pipeline_functions.validator.schema import RecordValidator, load_schema, schema_key
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+
+    from pipeline_functions.validator.settings import ValidatorSettings
 
 logger = Logger()
 SOURCE = "validator"
@@ -36,25 +39,6 @@ RAW_PREFIX = "raw/"
 VALID = "VALID"
 INVALID = "INVALID"
 SKIPPED = "SKIPPED"
-
-
-@dataclass(frozen=True)
-class ValidatorSettings:
-    environment: str
-    metadata_table: str
-    task_queue_url: str
-    success_topic_arn: str | None = None
-    failure_topic_arn: str | None = None
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ValidatorSettings:
-        return cls(
-            environment=require_str(c.ENVIRONMENT_ENV, environ),
-            metadata_table=require_str(c.METADATA_TABLE_ENV, environ),
-            task_queue_url=require_str(c.TASK_QUEUE_URL_ENV, environ),
-            success_topic_arn=optional_str(c.SUCCESS_TOPIC_ARN_ENV, environ),
-            failure_topic_arn=optional_str(c.FAILURE_TOPIC_ARN_ENV, environ),
-        )
 
 
 @dataclass
@@ -111,10 +95,10 @@ class Validator:
         self,
         settings: ValidatorSettings,
         *,
-        s3_client: Any = None,
-        dynamodb_client: Any = None,
-        sqs_client: Any = None,
-        sns_client: Any = None,
+        s3_client: S3Client | None = None,
+        dynamodb_client: DynamoDBClient | None = None,
+        sqs_client: SQSClient | None = None,
+        sns_client: SNSClient | None = None,
     ) -> None:
         self.settings = settings
         self._s3 = s3_client or client("s3")

@@ -18,7 +18,11 @@ from pipeline_functions.shared.targets import (
 from pipeline_functions.shared.telemetry import emit_metric
 
 if TYPE_CHECKING:
-    from pipeline_functions.replicator.settings import ReplicatorSettings
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
+
+    from pipeline_functions.drift_checker.settings import DriftCheckerSettings
 
 logger = Logger()
 SOURCE = "drift-checker"
@@ -26,15 +30,15 @@ _LISTED = 20  # differences named in a notification; the rest are counted
 
 
 class DriftChecker:
-    """Runs compare_environments with the replicator's settings (same source, targets and rules)."""
+    """Compares prod with every target; every AWS client and the credentials provider are injectable."""
 
     def __init__(
         self,
-        settings: ReplicatorSettings,
+        settings: DriftCheckerSettings,
         *,
-        s3_client: Any = None,
-        dynamodb_client: Any = None,
-        sns_client: Any = None,
+        s3_client: S3Client | None = None,
+        dynamodb_client: DynamoDBClient | None = None,
+        sns_client: SNSClient | None = None,
         credentials_provider: CredentialsProvider | None = None,
     ) -> None:
         self.settings = settings
@@ -50,7 +54,13 @@ class DriftChecker:
         self._targets = TargetClientCache(credentials_provider)
         self._notifier = Notifier(sns_client or client("sns"), settings.success_topic_arn, settings.failure_topic_arn)
 
+    def handle(self, event: Any) -> dict[str, Any]:
+        """Run the check for a scheduled event; its ``id`` is the correlation id of logs and notifications."""
+        event_id = str(event.get("id", "")) if isinstance(event, dict) else ""
+        return self.run(event_id).to_dict()
+
     def run(self, correlation_id: str = "") -> DriftReport:
+        """Compare, then emit DriftCount per environment and notify each drifting one; raise if it cannot run."""
         try:
             report = self._compare()
         except Exception as error:

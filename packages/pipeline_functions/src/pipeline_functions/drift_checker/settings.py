@@ -1,0 +1,43 @@
+"""The drift checker's configuration: the same source, targets and rules the replicator reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pipeline_functions import constants as c
+from pipeline_functions.shared.config import optional_str, read_bool, read_int, read_json, read_prefixes, require_str
+from pipeline_functions.shared.targets import ReplicationTarget, parse_targets
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+@dataclass(frozen=True)
+class DriftCheckerSettings:
+    """Prod (the function's own environment) and the lower environments its replicated data is compared with."""
+
+    environment: str
+    source_bucket: str
+    source_table: str
+    targets: tuple[ReplicationTarget, ...]
+    prefixes: tuple[str, ...] = c.DEFAULT_REPLICATION_PREFIXES
+    rewrite_max_bytes: int = c.DEFAULT_REWRITE_MAX_BYTES
+    success_topic_arn: str | None = None
+    failure_topic_arn: str | None = None
+    assume_roles: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> DriftCheckerSettings:
+        """Read the settings; raises ConfigurationError naming the first variable that is missing or invalid."""
+        return cls(
+            environment=require_str(c.ENVIRONMENT_ENV, environ),
+            source_bucket=require_str(c.DATA_BUCKET_ENV, environ),
+            source_table=require_str(c.CONFIG_TABLE_ENV, environ),
+            targets=parse_targets(read_json(c.REPLICATION_TARGETS_ENV, [], environ)),
+            prefixes=read_prefixes(c.REPLICATION_PREFIXES_ENV, c.DEFAULT_REPLICATION_PREFIXES, environ),
+            rewrite_max_bytes=read_int(c.REWRITE_MAX_BYTES_ENV, c.DEFAULT_REWRITE_MAX_BYTES, environ),
+            success_topic_arn=optional_str(c.SUCCESS_TOPIC_ARN_ENV, environ),
+            failure_topic_arn=optional_str(c.FAILURE_TOPIC_ARN_ENV, environ),
+            assume_roles=read_bool(c.REPLICATION_ASSUME_ROLES_ENV, True, environ),
+        )
