@@ -2,21 +2,23 @@
 
 from pipeline_infra.components import MessageQueue, MessageQueueArgs, NotificationTopics, NotificationTopicsArgs
 from pipeline_infra.context import LayerContext
+from pipeline_infra.layers import NOTIFICATIONS
 
 # A visibility timeout of at least six times the consumer's timeout keeps a slow batch from being redelivered.
 VISIBILITY_TIMEOUT_FACTOR = 6
 
-ctx = LayerContext.from_stack_config("notifications")
+ctx = LayerContext.from_stack_config(NOTIFICATIONS)
 settings, names, opts = ctx.env.notifications, ctx.names, ctx.options()
 
 topics = NotificationTopics("topics", NotificationTopicsArgs(
-    names.topic("success"), names.topic("failure"), settings.subscriptions,
+    success_topic_name=names.topic("success"), failure_topic_name=names.topic("failure"),
+    subscriptions=ctx.topic_subscriptions(),
 ), opts)
 replication_dlq = MessageQueue("replication-dlq", MessageQueueArgs(
-    names.queue("replication-dlq"), settings.queue_retention_seconds,
+    queue_name=names.queue("replication-dlq"), retention_seconds=settings.queue_retention_seconds,
 ), opts)
 tasks = MessageQueue("tasks", MessageQueueArgs(
-    names.queue("tasks"), settings.queue_retention_seconds,
+    queue_name=names.queue("tasks"), retention_seconds=settings.queue_retention_seconds,
     visibility_timeout_seconds=VISIBILITY_TIMEOUT_FACTOR * ctx.env.functions.task_processor.timeout_seconds,
     dead_letter_queue_name=names.queue("tasks-dlq"), max_receive_count=settings.max_receive_count,
 ), opts)

@@ -2,17 +2,24 @@
 
 from pipeline_infra.components import Processing, ProcessingArgs
 from pipeline_infra.context import LayerContext
+from pipeline_infra.layers import NOTIFICATIONS, PROCESSING, STORAGE
 
-ctx = LayerContext.from_stack_config("processing")
-storage, notifications = ctx.stack_reference("storage"), ctx.stack_reference("notifications")
+ctx = LayerContext.from_stack_config(PROCESSING)
+storage, notifications = ctx.stack_reference(STORAGE), ctx.stack_reference(NOTIFICATIONS)
 
 processing = Processing("processing", ProcessingArgs(
-    ctx.env, ctx.names, ctx.function_code(),
-    storage.require_output("bucket_name"), storage.require_output("bucket_arn"),
-    storage.require_output("metadata_table_name"), storage.require_output("metadata_table_arn"),
-    notifications.require_output("task_queue_url"), notifications.require_output("task_queue_arn"),
-    notifications.require_output("task_dlq_arn"),
-    notifications.require_output("success_topic_arn"), notifications.require_output("failure_topic_arn"),
+    environment=ctx.env.name, code_path=ctx.function_code(),
+    validator=ctx.function_spec("validator"), task_processor=ctx.function_spec("task-processor"),
+    raw_upload_rule_name=ctx.names.rule("raw-uploads"), task_batch_size=ctx.env.notifications.task_batch_size,
+    rule_retries=ctx.rule_retries(), async_retries=ctx.async_retries(),
+    bucket_name=storage.require_output("bucket_name"), bucket_arn=storage.require_output("bucket_arn"),
+    metadata_table_name=storage.require_output("metadata_table_name"),
+    metadata_table_arn=storage.require_output("metadata_table_arn"),
+    task_queue_url=notifications.require_output("task_queue_url"),
+    task_queue_arn=notifications.require_output("task_queue_arn"),
+    task_dlq_arn=notifications.require_output("task_dlq_arn"),
+    success_topic_arn=notifications.require_output("success_topic_arn"),
+    failure_topic_arn=notifications.require_output("failure_topic_arn"),
 ), ctx.options())
 
 ctx.export({

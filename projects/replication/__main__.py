@@ -5,34 +5,35 @@ from pipeline_infra.components import (
     ChangeCaptureArgs,
     DriftChecker,
     DriftCheckerArgs,
-    ReplicationSource,
     Replicator,
     ReplicatorArgs,
 )
 from pipeline_infra.context import LayerContext
+from pipeline_infra.layers import NOTIFICATIONS, REPLICATION, STORAGE
 
-ctx = LayerContext.from_stack_config("replication")
-storage, notifications = ctx.stack_reference("storage"), ctx.stack_reference("notifications")
-bucket_name, bucket_arn = storage.require_output("bucket_name"), storage.require_output("bucket_arn")
-table_name, table_arn = storage.require_output("config_table_name"), storage.require_output("config_table_arn")
-success_topic = notifications.require_output("success_topic_arn")
-failure_topic = notifications.require_output("failure_topic_arn")
-dlq_arn = notifications.require_output("replication_dlq_arn")
-dlq_url = notifications.require_output("replication_dlq_url")
-targets = ctx.replication_targets()
-
-source = ReplicationSource(
-    ctx.env, ctx.names, ctx.function_code(), bucket_name, bucket_arn, table_name, table_arn,
-    success_topic, failure_topic, dlq_arn,
-)
-replicator = Replicator("replicator", ReplicatorArgs(source, targets), ctx.options())
+ctx = LayerContext.from_stack_config(REPLICATION)
+storage, notifications = ctx.stack_reference(STORAGE), ctx.stack_reference(NOTIFICATIONS)
+names, replication, opts = ctx.names, ctx.env.replication, ctx.options()
+source, targets = ctx.replication_source(storage, notifications), ctx.replication_targets()
+replicator = Replicator("replicator", ReplicatorArgs(
+    source=source, targets=targets, function=ctx.function_spec("replicator"),
+    idempotency_table_name=names.idempotency_table, idempotency_billing=ctx.table_billing(ctx.env.storage.config_table),
+    idempotency_ttl_seconds=replication.idempotency_ttl_seconds, propagate_deletes=replication.propagate_deletes,
+    multipart_threshold_bytes=replication.multipart_threshold_bytes, rewrite_max_bytes=replication.rewrite_max_bytes,
+), opts)
 capture = ChangeCapture("capture", ChangeCaptureArgs(
-    ctx.names, ctx.env.replication, bucket_name, table_arn, storage.require_output("config_table_stream_arn"),
-    replicator.function_name, replicator.function_arn, dlq_arn, dlq_url,
-), ctx.options())
+    bus_name=names.resource("bus", "replication"), pipe_name=names.resource("pipe", "config-stream"),
+    pipe_role_name=names.role("config-pipe"), object_rule_name=names.rule("s3-changes"), prefixes=source.prefixes,
+    config_rule_name=names.rule("config-changes"), rule_retries=ctx.rule_retries(), bucket_name=source.bucket_name,
+    config_table_arn=source.config_table_arn, config_stream_arn=storage.require_output("config_table_stream_arn"),
+    dlq_arn=source.dlq_arn, dlq_url=notifications.require_output("replication_dlq_url"),
+    replicator_function_name=replicator.function_name, replicator_function_arn=replicator.function_arn,
+), opts)
 drift = DriftChecker("drift-checker", DriftCheckerArgs(
-    source, replicator.targets_json, [t.writer_role_arn for t in targets],
-), ctx.options())
+    source=source, function=ctx.function_spec("drift-checker"), targets_json=replicator.targets_json,
+    writer_role_arns=[t.writer_role_arn for t in targets], schedule_rule_name=names.rule("drift-schedule"),
+    schedule_expression=replication.drift_schedule, rewrite_max_bytes=replication.rewrite_max_bytes,
+), opts)
 
 ctx.export({
     "replicator_function_name": replicator.function_name, "replicator_function_arn": replicator.function_arn,

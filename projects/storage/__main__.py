@@ -12,39 +12,34 @@ from pipeline_infra.components import (
 from pipeline_infra.context import LayerContext
 from pipeline_infra.layers import NAME_SUFFIX_OUTPUT, REPLICA_WRITER_ROLE_ARN_OUTPUT, STORAGE
 
-ctx = LayerContext.from_stack_config("storage")
-storage, names, opts, source = ctx.env.storage, ctx.names, ctx.options(), ctx.settings.source
-
-# The source bucket lets each target's writer role read what it copies, by the ARN that target exported.
-targets = ctx.env.replication.targets
-readers = [ctx.stack_reference(STORAGE, t).require_output(REPLICA_WRITER_ROLE_ARN_OUTPUT) for t in targets]
+ctx = LayerContext.from_stack_config(STORAGE)
+storage, names, opts, prefixes = ctx.env.storage, ctx.names, ctx.options(), ctx.settings.source.replication.prefixes
 bucket = DataBucket("data", DataBucketArgs(
-    names.bucket, storage.raw_retention_days, storage.noncurrent_version_expiration_days, storage.force_destroy,
-    replica_reader_arns=readers, replicated_prefixes=source.replication.prefixes,
+    bucket_name=names.bucket, raw_retention_days=storage.raw_retention_days, force_destroy=storage.force_destroy,
+    noncurrent_version_expiration_days=storage.noncurrent_version_expiration_days,
+    replica_reader_arns=ctx.replica_reader_arns(), replicated_prefixes=prefixes,
 ), opts)
 config = PipelineTable("config", PipelineTableArgs(
-    names.config_table, "pk", storage.config_table.billing, range_key="sk", stream=True,
-    point_in_time_recovery=storage.config_table.point_in_time_recovery,
+    table_name=names.config_table, hash_key="pk", range_key="sk", stream=True,
+    billing=ctx.table_billing(storage.config_table), point_in_time_recovery=storage.config_table.point_in_time_recovery,
 ), opts)
 metadata = PipelineTable("metadata", PipelineTableArgs(
-    names.metadata_table, "pk", storage.metadata_table.billing,
+    table_name=names.metadata_table, hash_key="pk", billing=ctx.table_billing(storage.metadata_table),
+    indexes=[SecondaryIndex(name="timestamp-index", hash_key="dataset", range_key="timestamp")],
     point_in_time_recovery=storage.metadata_table.point_in_time_recovery,
-    indexes=[SecondaryIndex("timestamp-index", "dataset", "timestamp")],
 ), opts)
 ctx.export({
     "environment": ctx.env.name, "region": ctx.env.region, "account_id": ctx.env.account_id,
-    NAME_SUFFIX_OUTPUT: names.suffix,
-    "bucket_name": bucket.bucket_name, "bucket_arn": bucket.bucket_arn,
+    NAME_SUFFIX_OUTPUT: names.suffix, "bucket_name": bucket.bucket_name, "bucket_arn": bucket.bucket_arn,
     "config_table_name": config.table_name, "config_table_arn": config.table_arn,
     "config_table_stream_arn": config.stream_arn,
     "metadata_table_name": metadata.table_name, "metadata_table_arn": metadata.table_arn,
 })
 
-if ctx.env.name in source.replication.targets:
-    source_names = ctx.names_of(source.name)
+if ctx.env.name in ctx.settings.source.replication.targets:
     writer = ReplicaWriterRole("replica-writer", ReplicaWriterRoleArgs(
-        names.role("replica-writer"), [source_names.role_arn("replicator"), source_names.role_arn("drift-checker")],
-        bucket.bucket_arn, config.table_arn,
-        f"arn:aws:s3:::{source_names.bucket}", source.replication.prefixes,
+        role_name=names.role("replica-writer"), bucket_arn=bucket.bucket_arn, table_arn=config.table_arn,
+        trusted_role_arns=[ctx.source_names.role_arn("replicator"), ctx.source_names.role_arn("drift-checker")],
+        source_bucket_arn=f"arn:aws:s3:::{ctx.source_names.bucket}", prefixes=prefixes,
     ), opts)
     ctx.export({REPLICA_WRITER_ROLE_ARN_OUTPUT: writer.role_arn, "replica_writer_role_name": writer.role_name})

@@ -131,6 +131,8 @@ PUBLIC_API = {
         "Difference",
         "DriftCheckError",
         "DriftChecker",
+        "DriftCheckerError",
+        "DriftCheckerSettings",
         "DriftKind",
         "DriftReport",
         "EnvironmentDrift",

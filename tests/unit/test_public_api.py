@@ -33,6 +33,7 @@ EXPECTED = {
         "DataBucketArgs",
         "DriftChecker",
         "DriftCheckerArgs",
+        "FunctionSpec",
         "MessageQueue",
         "MessageQueueArgs",
         "NotificationTopics",
@@ -49,7 +50,32 @@ EXPECTED = {
         "ReplicationTarget",
         "Replicator",
         "ReplicatorArgs",
+        "Retries",
         "SecondaryIndex",
+        "TableBilling",
+        "TopicSubscription",
+    },
+    "pipeline_infra.components.aliases": {"RENAMED_TYPES", "SHARED_LAYER", "carry_over"},
+    "pipeline_infra.function_environment": {
+        "CONFIG_TABLE_ENV",
+        "DATA_BUCKET_ENV",
+        "ENVIRONMENT_ENV",
+        "FAILURE_TOPIC_ARN_ENV",
+        "IDEMPOTENCY_TABLE_ENV",
+        "IDEMPOTENCY_TTL_SECONDS_ENV",
+        "METADATA_TABLE_ENV",
+        "METRICS_NAMESPACE",
+        "MULTIPART_THRESHOLD_BYTES_ENV",
+        "POWERTOOLS_LOG_LEVEL_ENV",
+        "POWERTOOLS_METRICS_NAMESPACE_ENV",
+        "POWERTOOLS_SERVICE_NAME_ENV",
+        "POWERTOOLS_TRACE_DISABLED_ENV",
+        "PROPAGATE_DELETES_ENV",
+        "REPLICATION_PREFIXES_ENV",
+        "REPLICATION_TARGETS_ENV",
+        "REWRITE_MAX_BYTES_ENV",
+        "SUCCESS_TOPIC_ARN_ENV",
+        "TASK_QUEUE_URL_ENV",
     },
     "pipeline_infra_tools.engine": {
         "PulumiProject",
@@ -81,15 +107,71 @@ def test_public_names(module: str) -> None:
         assert hasattr(imported, name), f"{module}.{name} is exported but missing"
 
 
-DATA_CLASSES = {"ReplicationSource", "ReplicationTarget", "SecondaryIndex"}
+VALUE_TYPES = {
+    "FunctionSpec",
+    "ReplicationSource",
+    "ReplicationTarget",
+    "Retries",
+    "SecondaryIndex",
+    "TableBilling",
+    "TopicSubscription",
+}
 
 
 def test_component_type_tokens_match_class_names() -> None:
     import inspect
+    import sys
 
     components = importlib.import_module("pipeline_infra.components")
     for name in components.__all__:
         cls = getattr(components, name)
-        if inspect.isclass(cls) and not name.endswith("Args") and name not in DATA_CLASSES:
-            source = inspect.getsource(cls)
-            assert f':{name}", name' in source, f"{name}'s type token must end with :{name}"
+        if inspect.isclass(cls) and not name.endswith("Args") and name not in VALUE_TYPES:
+            token = vars(sys.modules[cls.__module__])["TYPE_TOKEN"]
+            assert token.endswith(f":{name}"), f"{name}'s type token {token} must end with :{name}"
+
+
+def test_args_and_value_types_are_keyword_only_frozen_and_documented() -> None:
+    import ast
+    import dataclasses
+    import inspect
+    import itertools
+
+    components = importlib.import_module("pipeline_infra.components")
+    for name in components.__all__:
+        cls = getattr(components, name)
+        if not (name.endswith("Args") or name in VALUE_TYPES):
+            continue
+        params = getattr(cls, "__dataclass_params__", None)
+        assert params is not None and params.frozen, f"{name} must be a frozen dataclass"
+        assert all(f.kw_only for f in dataclasses.fields(cls)), f"{name} must be keyword-only"
+        [definition] = ast.parse(inspect.getsource(cls)).body
+        assert isinstance(definition, ast.ClassDef)
+        body = definition.body
+        documented = {
+            target.target.id
+            for target, after in itertools.pairwise(body)
+            if isinstance(target, ast.AnnAssign)
+            and isinstance(target.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        }
+        undocumented = sorted({f.name for f in dataclasses.fields(cls)} - documented)
+        assert not undocumented, f"{name}: fields without a docstring line under them: {undocumented}"
+
+
+def test_components_take_no_settings_objects() -> None:
+    """Args hold explicit values: the layer program or LayerContext takes them out of settings and names."""
+    import ast
+    from pathlib import Path
+
+    components = importlib.import_module("pipeline_infra.components")
+    for path in sorted(Path(components.__file__).parent.glob("*.py")):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+        forbidden = {m for m in imported if m.startswith(("pipeline_infra.settings", "pipeline_infra.naming"))}
+        assert not forbidden, f"{path.name} imports {sorted(forbidden)}"

@@ -1,19 +1,31 @@
-"""What every layer program needs: its environment's settings, names, tagged provider and stack references."""
+"""What every layer program needs: its environment's settings, names, tagged provider and stack references.
+
+It also takes out of settings the values components are given (components never see settings objects).
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
 
+from pipeline_infra.components import (
+    FunctionSpec,
+    ReplicationSource,
+    ReplicationTarget,
+    Retries,
+    TableBilling,
+    TopicSubscription,
+)
 from pipeline_infra.exceptions import StackConfigError
-from pipeline_infra.layers import NAME_SUFFIX_OUTPUT, STORAGE, stack_reference_name
+from pipeline_infra.layers import NAME_SUFFIX_OUTPUT, REPLICA_WRITER_ROLE_ARN_OUTPUT, STORAGE, stack_reference_name
 from pipeline_infra.naming import Names, name_token
-from pipeline_infra.settings import load_settings
+from pipeline_infra.settings import FunctionSettings, load_settings
 from pipeline_infra.stack_config import (
     ENVIRONMENT_KEY,
     FUNCTION_ARTIFACT_ENV,
@@ -24,8 +36,7 @@ from pipeline_infra.stack_config import (
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from pipeline_infra.components.replicator import ReplicationTarget
-    from pipeline_infra.settings import EnvironmentSettings, Settings
+    from pipeline_infra.settings import EnvironmentSettings, Settings, TableSettings
 
 
 def default_tags(settings: Settings, env: EnvironmentSettings, layer: str) -> dict[str, str]:
@@ -64,6 +75,11 @@ class LayerContext:
         name = stack_reference_name(self.settings, layer, target)
         return pulumi.StackReference(f"{layer}-{target}", stack_name=name)
 
+    @property
+    def source_names(self) -> Names:
+        """Names of the source environment's stacks (see `names_of`)."""
+        return self.names_of(self.settings.project.source_environment)
+
     def names_of(self, env: str) -> Names:
         """Names another environment's stacks use when they set no `environmentSuffix` of their own.
 
@@ -72,10 +88,92 @@ class LayerContext:
         """
         return Names(self.settings.project, self.settings.env(env))
 
+    def function_spec(self, purpose: str) -> FunctionSpec:
+        """Names, runtime, size, tracing and logging of one function: `validator`, `task-processor`, ..."""
+        functions = self.env.functions
+        function = getattr(functions, purpose.replace("-", "_"), None)
+        if not isinstance(function, FunctionSettings):
+            raise ValueError(f"no function {purpose!r} in settings' `functions`")
+        return FunctionSpec(
+            function_name=self.names.function(purpose),
+            role_name=self.names.role(purpose),
+            runtime=functions.runtime,
+            architecture=functions.architecture,
+            memory_mb=function.memory_mb,
+            timeout_seconds=function.timeout_seconds,
+            reserved_concurrency=function.reserved_concurrency,
+            tracing=functions.tracing,
+            log_retention_days=functions.log_retention_days,
+            log_level=functions.log_level,
+            extra_environment=dict(functions.environment),
+        )
+
+    def rule_retries(self) -> Retries:
+        """EventBridge's delivery retries to a rule's target, before the target's DLQ."""
+        replication = self.env.replication
+        return Retries(
+            attempts=replication.rule_retry_attempts,
+            maximum_event_age_seconds=replication.rule_maximum_event_age_seconds,
+        )
+
+    def async_retries(self) -> Retries:
+        """Lambda's retries of an asynchronous invocation, before its on-failure destination."""
+        replication = self.env.replication
+        return Retries(
+            attempts=replication.async_retry_attempts, maximum_event_age_seconds=replication.maximum_event_age_seconds
+        )
+
+    @staticmethod
+    def table_billing(table: TableSettings) -> TableBilling:
+        """A table's billing mode and capacity, from its settings."""
+        billing = table.billing
+        return TableBilling(
+            mode=billing.mode, read_capacity=billing.read_capacity, write_capacity=billing.write_capacity
+        )
+
+    def topic_subscriptions(self) -> list[TopicSubscription]:
+        """The subscriptions to this environment's success and failure topics."""
+        return [
+            TopicSubscription(
+                topic=s.topic,
+                protocol=s.protocol,
+                endpoint=s.endpoint,
+                filter_policy=s.filter_policy,
+                raw_message_delivery=s.raw_message_delivery,
+            )
+            for s in self.env.notifications.subscriptions
+        ]
+
+    def replica_reader_arns(self) -> list[pulumi.Output[Any]]:
+        """The writer role of each replication target of this environment, as that target's storage exported it."""
+        return [
+            self.stack_reference(STORAGE, target).require_output(REPLICA_WRITER_ROLE_ARN_OUTPUT)
+            for target in self.env.replication.targets
+        ]
+
+    def replication_source(
+        self, storage: pulumi.StackReference, notifications: pulumi.StackReference
+    ) -> ReplicationSource:
+        """This (source) environment as the replicator and drift checker see it, with its stacks' outputs."""
+        return ReplicationSource(
+            environment=self.env.name,
+            account_id=self.env.account_id,
+            region=self.env.region,
+            name_token=self.names.name_token,
+            code_path=self.function_code(),
+            prefixes=tuple(self.env.replication.prefixes),
+            async_retries=self.async_retries(),
+            bucket_name=storage.require_output("bucket_name"),
+            bucket_arn=storage.require_output("bucket_arn"),
+            config_table_name=storage.require_output("config_table_name"),
+            config_table_arn=storage.require_output("config_table_arn"),
+            success_topic_arn=notifications.require_output("success_topic_arn"),
+            failure_topic_arn=notifications.require_output("failure_topic_arn"),
+            dlq_arn=notifications.require_output("replication_dlq_arn"),
+        )
+
     def replication_targets(self) -> list[ReplicationTarget]:
         """Each target environment of this (source) environment, from the target's storage stack outputs."""
-        from pipeline_infra.components.replicator import ReplicationTarget
-
         targets = []
         for env in self.env.replication.targets:
             storage, settings = self.stack_reference(STORAGE, env), self.settings.env(env)
@@ -85,12 +183,10 @@ class LayerContext:
                     bucket_name=storage.require_output("bucket_name"),
                     bucket_arn=storage.require_output("bucket_arn"),
                     config_table_name=storage.require_output("config_table_name"),
-                    writer_role_arn=storage.require_output("replica_writer_role_arn"),
+                    writer_role_arn=storage.require_output(REPLICA_WRITER_ROLE_ARN_OUTPUT),
                     region=settings.region,
                     account_id=settings.account_id,
-                    name_token=storage.require_output(NAME_SUFFIX_OUTPUT).apply(
-                        lambda suffix, e=env: name_token(e, suffix)
-                    ),
+                    name_token=storage.require_output(NAME_SUFFIX_OUTPUT).apply(partial(name_token, env)),
                     overlay=settings.replication.overlay,
                 )
             )

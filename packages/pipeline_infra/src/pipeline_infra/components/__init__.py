@@ -1,4 +1,8 @@
-"""Pulumi components: one per module, type token `pipeline-infra:<layer>:<Class>`."""
+"""Pulumi components: one per module, type token `pipeline-infra:<layer>:<Class>` (`shared` when several layers use it).
+
+Args are keyword-only frozen dataclasses of explicit values (Pulumi inputs, numbers, strings and the small value
+types below); the layer program or `LayerContext` takes those values out of settings.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,14 @@ from pipeline_infra.components.change_capture import ChangeCapture, ChangeCaptur
 from pipeline_infra.components.data_bucket import DataBucket, DataBucketArgs
 from pipeline_infra.components.drift_checker import DriftChecker, DriftCheckerArgs
 from pipeline_infra.components.message_queue import MessageQueue, MessageQueueArgs
-from pipeline_infra.components.notification_topics import NotificationTopics, NotificationTopicsArgs
-from pipeline_infra.components.pipeline_function import PipelineFunction, PipelineFunctionArgs
-from pipeline_infra.components.pipeline_table import PipelineTable, PipelineTableArgs, SecondaryIndex
+from pipeline_infra.components.notification_topics import NotificationTopics, NotificationTopicsArgs, TopicSubscription
+from pipeline_infra.components.pipeline_function import FunctionSpec, PipelineFunction, PipelineFunctionArgs
+from pipeline_infra.components.pipeline_table import PipelineTable, PipelineTableArgs, SecondaryIndex, TableBilling
 from pipeline_infra.components.processing import Processing, ProcessingArgs
 from pipeline_infra.components.replica_writer import ReplicaWriterRole, ReplicaWriterRoleArgs
 from pipeline_infra.components.replication_source import ReplicationSource
 from pipeline_infra.components.replicator import ReplicationTarget, Replicator, ReplicatorArgs
+from pipeline_infra.components.targets import Retries
 
 __all__ = [
     "ChangeCapture",
@@ -21,6 +26,7 @@ __all__ = [
     "DataBucketArgs",
     "DriftChecker",
     "DriftCheckerArgs",
+    "FunctionSpec",
     "MessageQueue",
     "MessageQueueArgs",
     "NotificationTopics",
@@ -37,5 +43,8 @@ __all__ = [
     "ReplicationTarget",
     "Replicator",
     "ReplicatorArgs",
+    "Retries",
     "SecondaryIndex",
+    "TableBilling",
+    "TopicSubscription",
 ]

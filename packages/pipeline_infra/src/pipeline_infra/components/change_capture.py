@@ -10,22 +10,30 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_aws as aws
 
+from pipeline_infra.components.aliases import carry_over
 from pipeline_infra.components.targets import invoke_permission, retry_policy
+from pipeline_infra.function_events import (
+    CONFIG_CHANGE_DETAIL_TYPE,
+    CONFIG_CHANGE_SOURCE,
+    OBJECT_CREATED,
+    OBJECT_DELETED,
+    S3_EVENT_SOURCE,
+)
 from pipeline_infra.policies import documents
 
 if TYPE_CHECKING:
-    from pipeline_infra.naming import Names
-    from pipeline_infra.settings import ReplicationSettings
+    from collections.abc import Sequence
 
-CONFIG_CHANGE_SOURCE = "pipeline-infra.config-table"
-CONFIG_CHANGE_DETAIL_TYPE = "Config Item Changed"
+    from pipeline_infra.components.targets import Retries
+
+TYPE_TOKEN = "pipeline-infra:replication:ChangeCapture"
 
 
-def object_change_pattern(bucket_name: str, prefixes: list[str]) -> dict[str, Any]:
+def object_change_pattern(bucket_name: str, prefixes: Sequence[str]) -> dict[str, Any]:
     """S3 object created/deleted in the source bucket under the replicated prefixes, and nothing else."""
     return {
-        "source": ["aws.s3"],
-        "detail-type": ["Object Created", "Object Deleted"],
+        "source": [S3_EVENT_SOURCE],
+        "detail-type": [OBJECT_CREATED, OBJECT_DELETED],
         "detail": {"bucket": {"name": [bucket_name]}, "object": {"key": [{"prefix": p} for p in prefixes]}},
     }
 
@@ -39,17 +47,36 @@ def config_change_pattern(table_arn: str) -> dict[str, Any]:
     }
 
 
-@dataclass
+@dataclass(kw_only=True, frozen=True)
 class ChangeCaptureArgs:
-    names: Names
-    replication: ReplicationSettings
+    bus_name: str
+    """Name of the replication bus the Pipe puts config table changes on."""
+    pipe_name: str
+    """Name of the Pipe from the config table's stream to the bus."""
+    pipe_role_name: str
+    """Name of the Pipe's role."""
+    object_rule_name: str
+    """Name of the rule for the source bucket's object changes (default bus)."""
+    config_rule_name: str
+    """Name of the rule for config table changes (replication bus)."""
+    prefixes: Sequence[str]
+    """Replicated key prefixes of the source bucket; changes elsewhere are not captured."""
+    rule_retries: Retries
+    """EventBridge's delivery retries to the replicator, before the DLQ."""
     bucket_name: pulumi.Input[str]
+    """The source's data bucket."""
     config_table_arn: pulumi.Input[str]
+    """ARN of the source's config table."""
     config_stream_arn: pulumi.Input[str]
+    """ARN of the config table's stream."""
     replicator_function_name: pulumi.Input[str]
+    """The replicator, allowed to be invoked by both rules."""
     replicator_function_arn: pulumi.Input[str]
+    """ARN of the replicator, both rules' target."""
     dlq_arn: pulumi.Input[str]
+    """Where events the replicator cannot be given land."""
     dlq_url: pulumi.Input[str]
+    """URL of the DLQ, whose policy admits both rules."""
 
 
 class ChangeCapture(pulumi.ComponentResource):
@@ -60,23 +87,25 @@ class ChangeCapture(pulumi.ComponentResource):
     config_rule_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ChangeCaptureArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pipeline-infra:replication:ChangeCapture", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, carry_over(TYPE_TOKEN, opts))
         child = pulumi.ResourceOptions(parent=self)
-        self.bus = aws.cloudwatch.EventBus(f"{name}-bus", name=args.names.resource("bus", "replication"), opts=child)
+        self.bus = aws.cloudwatch.EventBus(f"{name}-bus", name=args.bus_name, opts=child)
         self._create_pipe(name, args, child)
         self.object_rule = self._rule(
             name,
             "s3-changes",
+            args.object_rule_name,
             args,
             child,
             pattern=pulumi.Output.from_input(args.bucket_name).apply(
-                lambda b: json.dumps(object_change_pattern(b, args.replication.prefixes))
+                lambda b: json.dumps(object_change_pattern(b, list(args.prefixes)))
             ),
             bus=None,
         )
         self.config_rule = self._rule(
             name,
             "config-changes",
+            args.config_rule_name,
             args,
             child,
             pattern=pulumi.Output.from_input(args.config_table_arn).apply(
@@ -110,7 +139,7 @@ class ChangeCapture(pulumi.ComponentResource):
     def _create_pipe(self, name: str, args: ChangeCaptureArgs, child: pulumi.ResourceOptions) -> None:
         role = aws.iam.Role(
             f"{name}-pipe-role",
-            name=args.names.role("config-pipe"),
+            name=args.pipe_role_name,
             assume_role_policy=json.dumps(documents.service_trust("pipes.amazonaws.com")),
             opts=child,
         )
@@ -125,7 +154,7 @@ class ChangeCapture(pulumi.ComponentResource):
         )
         self.pipe = aws.pipes.Pipe(
             f"{name}-pipe",
-            name=args.names.resource("pipe", "config-stream"),
+            name=args.pipe_name,
             role_arn=role.arn,
             source=args.config_stream_arn,
             source_parameters=aws.pipes.PipeSourceParametersArgs(
@@ -146,6 +175,7 @@ class ChangeCapture(pulumi.ComponentResource):
         self,
         name: str,
         purpose: str,
+        rule_name: str,
         args: ChangeCaptureArgs,
         child: pulumi.ResourceOptions,
         pattern: pulumi.Output[str],
@@ -153,7 +183,7 @@ class ChangeCapture(pulumi.ComponentResource):
     ) -> aws.cloudwatch.EventRule:
         rule = aws.cloudwatch.EventRule(
             f"{name}-{purpose}",
-            name=args.names.rule(purpose),
+            name=rule_name,
             event_bus_name=bus,
             event_pattern=pattern,
             opts=child,
@@ -164,9 +194,7 @@ class ChangeCapture(pulumi.ComponentResource):
             event_bus_name=bus,
             target_id="replicator",
             arn=args.replicator_function_arn,
-            retry_policy=retry_policy(
-                args.replication.rule_retry_attempts, args.replication.rule_maximum_event_age_seconds
-            ),
+            retry_policy=retry_policy(args.rule_retries),
             dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=args.dlq_arn),
             opts=child,
         )

@@ -3,27 +3,39 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 
+from pipeline_infra.components.aliases import carry_over
 from pipeline_infra.policies import documents
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+TYPE_TOKEN = "pipeline-infra:storage:DataBucket"
 
 # Prefixes that hold replicated configuration: they must never expire.
 PERMANENT_PREFIXES = ("config/", "schemas/")
 RAW_PREFIX = "raw/"
 
 
-@dataclass
+@dataclass(kw_only=True, frozen=True)
 class DataBucketArgs:
     bucket_name: pulumi.Input[str]
+    """Physical bucket name."""
     raw_retention_days: int
+    """Days before objects under raw/ expire."""
     noncurrent_version_expiration_days: int
+    """Days before a noncurrent object version expires."""
     force_destroy: bool = True
-    # Roles of other environments allowed to read the replicated prefixes (the source environment's bucket only).
-    replica_reader_arns: list[pulumi.Input[str]] = field(default_factory=list)
-    replicated_prefixes: list[str] = field(default_factory=lambda: list(PERMANENT_PREFIXES))
+    """Let destroy empty the bucket."""
+    replica_reader_arns: Sequence[pulumi.Input[str]] = ()
+    """Roles of other environments allowed to read the replicated prefixes (the source environment's bucket only)."""
+    replicated_prefixes: Sequence[str] = PERMANENT_PREFIXES
+    """Prefixes those roles may read."""
 
 
 class DataBucket(pulumi.ComponentResource):
@@ -31,7 +43,7 @@ class DataBucket(pulumi.ComponentResource):
     bucket_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: DataBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pipeline-infra:storage:DataBucket", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, carry_over(TYPE_TOKEN, opts))
         child = pulumi.ResourceOptions(parent=self)
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket", bucket=args.bucket_name, force_destroy=args.force_destroy, opts=child
@@ -84,7 +96,9 @@ class DataBucket(pulumi.ComponentResource):
             f"{name}-tls-only",
             bucket=self.bucket.id,
             policy=pulumi.Output.all(self.bucket.arn, *args.replica_reader_arns).apply(
-                lambda values: json.dumps(documents.data_bucket(values[0], list(values[1:]), args.replicated_prefixes))
+                lambda values: json.dumps(
+                    documents.data_bucket(values[0], list(values[1:]), list(args.replicated_prefixes))
+                )
             ),
             # S3 rejects a bucket policy while the public access block is being written.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[block]),

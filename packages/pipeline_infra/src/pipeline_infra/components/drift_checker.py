@@ -9,21 +9,49 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_aws as aws
 
+from pipeline_infra.components.aliases import carry_over
 from pipeline_infra.components.pipeline_function import PipelineFunction, PipelineFunctionArgs
-from pipeline_infra.components.targets import failures_to_dead_letter_queue, invoke_permission, retry_policy
+from pipeline_infra.components.targets import Retries, failures_to_dead_letter_queue, invoke_permission, retry_policy
+from pipeline_infra.function_environment import (
+    CONFIG_TABLE_ENV,
+    DATA_BUCKET_ENV,
+    ENVIRONMENT_ENV,
+    FAILURE_TOPIC_ARN_ENV,
+    REPLICATION_PREFIXES_ENV,
+    REPLICATION_TARGETS_ENV,
+    REWRITE_MAX_BYTES_ENV,
+    SUCCESS_TOPIC_ARN_ENV,
+)
 from pipeline_infra.policies import documents
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pipeline_infra.components.pipeline_function import FunctionSpec
     from pipeline_infra.components.replication_source import ReplicationSource
 
+TYPE_TOKEN = "pipeline-infra:replication:DriftChecker"
 DRIFT_CHECKER_HANDLER = "pipeline_functions.drift_checker.handler.lambda_handler"
+# EventBridge's delivery retries of a scheduled run; the next run checks everything again anyway.
+SCHEDULE_RETRIES = Retries(attempts=2, maximum_event_age_seconds=3600)
 
 
-@dataclass
+@dataclass(kw_only=True, frozen=True)
 class DriftCheckerArgs:
     source: ReplicationSource
+    """The source environment: identity, prefixes, artifact, storage, topics and DLQ."""
+    function: FunctionSpec
+    """Names, runtime and size of the drift checker."""
     targets_json: pulumi.Input[str]
-    writer_role_arns: list[pulumi.Input[str]]
+    """REPLICATION_TARGETS, the replicator's own document, so both see the same targets."""
+    writer_role_arns: Sequence[pulumi.Input[str]]
+    """The targets' writer roles, assumed to read each target."""
+    schedule_rule_name: str
+    """Name of the EventBridge rule that runs the check."""
+    schedule_expression: str
+    """`rate(...)` or `cron(...)`."""
+    rewrite_max_bytes: int
+    """The largest document the replicator rewrites; the checker rewrites prod's copy the same way to compare."""
 
 
 class DriftChecker(pulumi.ComponentResource):
@@ -32,15 +60,15 @@ class DriftChecker(pulumi.ComponentResource):
     schedule_rule_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: DriftCheckerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pipeline-infra:replication:DriftChecker", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, carry_over(TYPE_TOKEN, opts))
         child = pulumi.ResourceOptions(parent=self)
-        prefixes = args.source.env.replication.prefixes
+        source, prefixes = args.source, list(args.source.prefixes)
         statements = pulumi.Output.all(
-            args.source.bucket_arn,
-            args.source.config_table_arn,
-            args.source.success_topic_arn,
-            args.source.failure_topic_arn,
-            args.source.dlq_arn,
+            source.bucket_arn,
+            source.config_table_arn,
+            source.success_topic_arn,
+            source.failure_topic_arn,
+            source.dlq_arn,
             *args.writer_role_arns,
         ).apply(
             lambda a: documents.drift_checker(
@@ -48,39 +76,34 @@ class DriftChecker(pulumi.ComponentResource):
             )
         )
         function_args = PipelineFunctionArgs(
-            function_name=args.source.names.function("drift-checker"),
-            role_name=args.source.names.role("drift-checker"),
+            spec=args.function,
             handler=DRIFT_CHECKER_HANDLER,
-            code_path=args.source.code_path,
-            function=args.source.env.functions.drift_checker,
-            common=args.source.env.functions,
+            code_path=source.code_path,
             environment={
-                "PIPELINE_ENVIRONMENT": args.source.env.name,
-                "DATA_BUCKET": args.source.bucket_name,
-                "CONFIG_TABLE": args.source.config_table_name,
-                "REPLICATION_TARGETS": args.targets_json,
-                "REPLICATION_PREFIXES": json.dumps(prefixes),
-                "SUCCESS_TOPIC_ARN": args.source.success_topic_arn,
-                "FAILURE_TOPIC_ARN": args.source.failure_topic_arn,
+                ENVIRONMENT_ENV: source.environment,
+                DATA_BUCKET_ENV: source.bucket_name,
+                CONFIG_TABLE_ENV: source.config_table_name,
+                REPLICATION_TARGETS_ENV: args.targets_json,
+                REPLICATION_PREFIXES_ENV: json.dumps(prefixes),
+                SUCCESS_TOPIC_ARN_ENV: source.success_topic_arn,
+                FAILURE_TOPIC_ARN_ENV: source.failure_topic_arn,
+                REWRITE_MAX_BYTES_ENV: str(args.rewrite_max_bytes),
             },
             statements=statements,
         )
         self.function = PipelineFunction(f"{name}-function", function_args, opts=child)
         failures_to_dead_letter_queue(
-            f"{name}-async", self.function.function_name, args.source.env.replication, args.source.dlq_arn, child
+            f"{name}-async", self.function.function_name, source.async_retries, source.dlq_arn, child
         )
         self.rule = aws.cloudwatch.EventRule(
-            f"{name}-schedule",
-            name=args.source.names.rule("drift-schedule"),
-            schedule_expression=args.source.env.replication.drift_schedule,
-            opts=child,
+            f"{name}-schedule", name=args.schedule_rule_name, schedule_expression=args.schedule_expression, opts=child
         )
         aws.cloudwatch.EventTarget(
             f"{name}-schedule-target",
             rule=self.rule.name,
             target_id="drift-checker",
             arn=self.function.function_arn,
-            retry_policy=retry_policy(2, 3600),
+            retry_policy=retry_policy(SCHEDULE_RETRIES),
             input=json.dumps({"source": "pipeline-infra.drift-schedule"}),
             opts=child,
         )

@@ -8,14 +8,23 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from pipeline_infra.components.aliases import carry_over
 
-@dataclass
+TYPE_TOKEN = "pipeline-infra:notifications:MessageQueue"
+
+
+@dataclass(kw_only=True, frozen=True)
 class MessageQueueArgs:
     queue_name: str
+    """Physical queue name."""
     retention_seconds: int
+    """How long a message is kept, in this queue and in its dead-letter queue."""
     visibility_timeout_seconds: int = 30
+    """How long a received message stays hidden from other consumers."""
     dead_letter_queue_name: str | None = None
+    """Name of a dead-letter queue to create for this queue; None creates none."""
     max_receive_count: int = 3
+    """Receives after which a message moves to the dead-letter queue."""
 
 
 class MessageQueue(pulumi.ComponentResource):
@@ -25,7 +34,7 @@ class MessageQueue(pulumi.ComponentResource):
     dead_letter_queue_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: MessageQueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pipeline-infra:notifications:MessageQueue", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, carry_over(TYPE_TOKEN, opts))
         child = pulumi.ResourceOptions(parent=self)
         dead_letters = None
         if args.dead_letter_queue_name:

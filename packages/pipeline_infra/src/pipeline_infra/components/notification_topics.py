@@ -3,25 +3,47 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
 
-if TYPE_CHECKING:
-    from pipeline_infra.settings import Subscription
+from pipeline_infra.components.aliases import carry_over
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+TYPE_TOKEN = "pipeline-infra:notifications:NotificationTopics"
 # The AWS managed key for SNS: encryption at rest with no key to manage.
 SNS_MANAGED_KEY = "alias/aws/sns"
 OUTCOMES = ("success", "failure")
 
 
-@dataclass
+@dataclass(kw_only=True, frozen=True)
+class TopicSubscription:
+    """One subscription to the success or the failure topic."""
+
+    topic: str
+    """`success` or `failure`."""
+    protocol: str
+    """SNS protocol: email, sqs, lambda, https, ..."""
+    endpoint: str
+    """Address, queue ARN, function ARN or URL, as the protocol wants."""
+    filter_policy: Mapping[str, Any] | None = None
+    """SNS filter policy on message attributes, if any."""
+    raw_message_delivery: bool = False
+    """Deliver the message without the SNS envelope (sqs, https)."""
+
+
+@dataclass(kw_only=True, frozen=True)
 class NotificationTopicsArgs:
     success_topic_name: str
+    """Physical name of the success topic."""
     failure_topic_name: str
-    subscriptions: list[Subscription] = field(default_factory=list)
+    """Physical name of the failure topic."""
+    subscriptions: Sequence[TopicSubscription] = ()
+    """Subscriptions to either topic."""
 
 
 class NotificationTopics(pulumi.ComponentResource):
@@ -29,7 +51,7 @@ class NotificationTopics(pulumi.ComponentResource):
     failure_topic_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: NotificationTopicsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pipeline-infra:notifications:NotificationTopics", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, carry_over(TYPE_TOKEN, opts))
         child = pulumi.ResourceOptions(parent=self)
         topic_names = {"success": args.success_topic_name, "failure": args.failure_topic_name}
         topics = {

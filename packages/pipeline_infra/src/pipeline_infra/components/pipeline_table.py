@@ -8,27 +8,57 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_aws as aws
 
+from pipeline_infra.components.aliases import carry_over
+
 if TYPE_CHECKING:
-    from pipeline_infra.settings import BillingSettings
+    from collections.abc import Sequence
+
+TYPE_TOKEN = "pipeline-infra:shared:PipelineTable"
+PROVISIONED = "PROVISIONED"
 
 
-@dataclass
+@dataclass(kw_only=True, frozen=True)
+class TableBilling:
+    """How a table (and its indexes) is billed."""
+
+    mode: str = "PAY_PER_REQUEST"
+    """`PAY_PER_REQUEST` or `PROVISIONED`."""
+    read_capacity: int | None = None
+    """Read capacity units, PROVISIONED only."""
+    write_capacity: int | None = None
+    """Write capacity units, PROVISIONED only."""
+
+
+@dataclass(kw_only=True, frozen=True)
 class SecondaryIndex:
+    """A global secondary index projecting every attribute."""
+
     name: str
+    """Index name."""
     hash_key: str
+    """Partition key attribute (a string)."""
     range_key: str | None = None
+    """Sort key attribute (a string), if any."""
 
 
-@dataclass
+@dataclass(kw_only=True, frozen=True)
 class PipelineTableArgs:
     table_name: pulumi.Input[str]
+    """Physical table name."""
     hash_key: str
-    billing: BillingSettings
+    """Partition key attribute (a string)."""
     range_key: str | None = None
+    """Sort key attribute (a string), if any."""
+    billing: TableBilling = field(default_factory=TableBilling)
+    """Billing mode and capacity, applied to the indexes too."""
     point_in_time_recovery: bool = True
+    """Continuous backups."""
     stream: bool = False
+    """A stream of new and old images."""
     ttl_attribute: str | None = None
-    indexes: list[SecondaryIndex] = field(default_factory=list)
+    """Attribute holding each item's expiry time, if items expire."""
+    indexes: Sequence[SecondaryIndex] = ()
+    """Global secondary indexes."""
 
 
 class PipelineTable(pulumi.ComponentResource):
@@ -37,17 +67,18 @@ class PipelineTable(pulumi.ComponentResource):
     stream_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: PipelineTableArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pipeline-infra:storage:PipelineTable", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, carry_over(TYPE_TOKEN, opts))
         child = pulumi.ResourceOptions(parent=self)
-        provisioned = args.billing.mode == "PROVISIONED"
+        billing = args.billing
+        provisioned = billing.mode == PROVISIONED
         key_names = [args.hash_key, args.range_key] + [k for i in args.indexes for k in (i.hash_key, i.range_key)]
         attributes = sorted({k for k in key_names if k})
         self.table = aws.dynamodb.Table(
             f"{name}-table",
             name=args.table_name,
-            billing_mode=args.billing.mode,
-            read_capacity=args.billing.read_capacity if provisioned else None,
-            write_capacity=args.billing.write_capacity if provisioned else None,
+            billing_mode=billing.mode,
+            read_capacity=billing.read_capacity if provisioned else None,
+            write_capacity=billing.write_capacity if provisioned else None,
             hash_key=args.hash_key,
             range_key=args.range_key,
             attributes=[aws.dynamodb.TableAttributeArgs(name=a, type="S") for a in attributes],
@@ -60,8 +91,8 @@ class PipelineTable(pulumi.ComponentResource):
                         if key
                     ],
                     projection_type="ALL",
-                    read_capacity=args.billing.read_capacity if provisioned else None,
-                    write_capacity=args.billing.write_capacity if provisioned else None,
+                    read_capacity=billing.read_capacity if provisioned else None,
+                    write_capacity=billing.write_capacity if provisioned else None,
                 )
                 for index in args.indexes
             ]

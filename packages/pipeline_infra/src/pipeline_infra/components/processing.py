@@ -9,40 +9,73 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_aws as aws
 
+from pipeline_infra.components.aliases import carry_over
 from pipeline_infra.components.pipeline_function import PipelineFunction, PipelineFunctionArgs
 from pipeline_infra.components.targets import failures_to_dead_letter_queue, invoke_permission, retry_policy
+from pipeline_infra.function_environment import (
+    DATA_BUCKET_ENV,
+    ENVIRONMENT_ENV,
+    FAILURE_TOPIC_ARN_ENV,
+    METADATA_TABLE_ENV,
+    SUCCESS_TOPIC_ARN_ENV,
+    TASK_QUEUE_URL_ENV,
+)
+from pipeline_infra.function_events import OBJECT_CREATED, S3_EVENT_SOURCE
 from pipeline_infra.policies import documents
 
 if TYPE_CHECKING:
-    from pipeline_infra.naming import Names
-    from pipeline_infra.settings import EnvironmentSettings
+    from pipeline_infra.components.pipeline_function import FunctionSpec
+    from pipeline_infra.components.targets import Retries
 
+TYPE_TOKEN = "pipeline-infra:processing:Processing"
 VALIDATOR_HANDLER = "pipeline_functions.validator.handler.lambda_handler"
 TASK_PROCESSOR_HANDLER = "pipeline_functions.task_processor.handler.lambda_handler"
 
 
 def raw_upload_pattern(bucket_name: str) -> dict[str, object]:
     return {
-        "source": ["aws.s3"],
-        "detail-type": ["Object Created"],
+        "source": [S3_EVENT_SOURCE],
+        "detail-type": [OBJECT_CREATED],
         "detail": {"bucket": {"name": [bucket_name]}, "object": {"key": [{"prefix": "raw/"}]}},
     }
 
 
-@dataclass
+@dataclass(kw_only=True, frozen=True)
 class ProcessingArgs:
-    env: EnvironmentSettings
-    names: Names
+    environment: str
+    """Name of this environment, given to both functions."""
     code_path: str
+    """Path of the function artifact (a zip)."""
+    validator: FunctionSpec
+    """Names, runtime and size of the validator."""
+    task_processor: FunctionSpec
+    """Names, runtime and size of the task processor."""
+    raw_upload_rule_name: str
+    """Name of the EventBridge rule that sends raw/ uploads to the validator."""
+    rule_retries: Retries
+    """EventBridge's delivery retries to the validator, before the task DLQ."""
+    async_retries: Retries
+    """Lambda's asynchronous retries of the validator, before the task DLQ."""
+    task_batch_size: int
+    """Messages per task processor invocation."""
     bucket_name: pulumi.Input[str]
+    """This environment's data bucket."""
     bucket_arn: pulumi.Input[str]
+    """ARN of the data bucket."""
     metadata_table_name: pulumi.Input[str]
+    """The metadata table both functions write."""
     metadata_table_arn: pulumi.Input[str]
+    """ARN of the metadata table."""
     task_queue_url: pulumi.Input[str]
+    """The task queue the validator fills and the task processor drains."""
     task_queue_arn: pulumi.Input[str]
+    """ARN of the task queue."""
     task_dlq_arn: pulumi.Input[str]
+    """Where validator events that still fail land."""
     success_topic_arn: pulumi.Input[str]
+    """Topic for successful outcomes."""
     failure_topic_arn: pulumi.Input[str]
+    """Topic for failures."""
 
 
 class Processing(pulumi.ComponentResource):
@@ -53,26 +86,23 @@ class Processing(pulumi.ComponentResource):
     raw_upload_rule_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ProcessingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pipeline-infra:processing:Processing", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, carry_over(TYPE_TOKEN, opts))
         child = pulumi.ResourceOptions(parent=self)
         environment = {
-            "PIPELINE_ENVIRONMENT": args.env.name,
-            "DATA_BUCKET": args.bucket_name,
-            "METADATA_TABLE": args.metadata_table_name,
-            "TASK_QUEUE_URL": args.task_queue_url,
-            "SUCCESS_TOPIC_ARN": args.success_topic_arn,
-            "FAILURE_TOPIC_ARN": args.failure_topic_arn,
+            ENVIRONMENT_ENV: args.environment,
+            DATA_BUCKET_ENV: args.bucket_name,
+            METADATA_TABLE_ENV: args.metadata_table_name,
+            TASK_QUEUE_URL_ENV: args.task_queue_url,
+            SUCCESS_TOPIC_ARN_ENV: args.success_topic_arn,
+            FAILURE_TOPIC_ARN_ENV: args.failure_topic_arn,
         }
         topics = [args.success_topic_arn, args.failure_topic_arn]
         self.validator = PipelineFunction(
             f"{name}-validator",
             PipelineFunctionArgs(
-                function_name=args.names.function("validator"),
-                role_name=args.names.role("validator"),
+                spec=args.validator,
                 handler=VALIDATOR_HANDLER,
                 code_path=args.code_path,
-                function=args.env.functions.validator,
-                common=args.env.functions,
                 environment=environment,
                 statements=pulumi.Output.all(
                     args.bucket_arn, args.metadata_table_arn, args.task_queue_arn, args.task_dlq_arn, *topics
@@ -88,12 +118,9 @@ class Processing(pulumi.ComponentResource):
         self.task_processor = PipelineFunction(
             f"{name}-task-processor",
             PipelineFunctionArgs(
-                function_name=args.names.function("task-processor"),
-                role_name=args.names.role("task-processor"),
+                spec=args.task_processor,
                 handler=TASK_PROCESSOR_HANDLER,
                 code_path=args.code_path,
-                function=args.env.functions.task_processor,
-                common=args.env.functions,
                 environment=environment,
                 statements=pulumi.Output.all(args.task_queue_arn, args.metadata_table_arn, *topics).apply(
                     lambda a: documents.task_processor(a[0], a[1], list(a[2:]))
@@ -106,7 +133,7 @@ class Processing(pulumi.ComponentResource):
             f"{name}-task-source",
             event_source_arn=args.task_queue_arn,
             function_name=self.task_processor.function_arn,
-            batch_size=args.env.notifications.task_batch_size,
+            batch_size=args.task_batch_size,
             function_response_types=["ReportBatchItemFailures"],
             opts=child,
         )
@@ -128,7 +155,7 @@ class Processing(pulumi.ComponentResource):
     def _create_validator_trigger(self, name: str, args: ProcessingArgs, child: pulumi.ResourceOptions) -> None:
         self.rule = aws.cloudwatch.EventRule(
             f"{name}-raw-uploads",
-            name=args.names.rule("raw-uploads"),
+            name=args.raw_upload_rule_name,
             description="Object uploads under raw/ of this environment's data bucket",
             event_pattern=pulumi.Output.from_input(args.bucket_name).apply(lambda b: json.dumps(raw_upload_pattern(b))),
             opts=child,
@@ -138,13 +165,11 @@ class Processing(pulumi.ComponentResource):
             rule=self.rule.name,
             target_id="validator",
             arn=self.validator.function_arn,
-            retry_policy=retry_policy(
-                args.env.replication.rule_retry_attempts, args.env.replication.rule_maximum_event_age_seconds
-            ),
+            retry_policy=retry_policy(args.rule_retries),
             dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=args.task_dlq_arn),
             opts=child,
         )
         invoke_permission(f"{name}-raw-uploads-invoke", self.validator.function_name, self.rule.arn, child)
         failures_to_dead_letter_queue(
-            f"{name}-validator-async", self.validator.function_name, args.env.replication, args.task_dlq_arn, child
+            f"{name}-validator-async", self.validator.function_name, args.async_retries, args.task_dlq_arn, child
         )

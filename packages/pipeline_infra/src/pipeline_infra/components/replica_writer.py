@@ -4,22 +4,34 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 
+from pipeline_infra.components.aliases import carry_over
 from pipeline_infra.policies import documents
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-@dataclass
+TYPE_TOKEN = "pipeline-infra:storage:ReplicaWriterRole"
+
+
+@dataclass(kw_only=True, frozen=True)
 class ReplicaWriterRoleArgs:
     role_name: str
-    # The source environment's replicator (writes) and drift checker (reads); names are predictable from settings.
-    trusted_role_arns: list[str]
+    """Physical name of the role."""
+    trusted_role_arns: Sequence[str]
+    """The source's replicator (writes) and drift checker (reads), by ARNs predictable from settings."""
     bucket_arn: pulumi.Input[str]
+    """This environment's data bucket."""
     table_arn: pulumi.Input[str]
+    """This environment's config table."""
     source_bucket_arn: str
-    prefixes: list[str]
+    """The source environment's data bucket, read under the replicated prefixes."""
+    prefixes: Sequence[str]
+    """Replicated prefixes, e.g. `config/`: the only keys the role may write."""
 
 
 class ReplicaWriterRole(pulumi.ComponentResource):
@@ -27,12 +39,12 @@ class ReplicaWriterRole(pulumi.ComponentResource):
     role_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: ReplicaWriterRoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pipeline-infra:storage:ReplicaWriterRole", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, carry_over(TYPE_TOKEN, opts))
         child = pulumi.ResourceOptions(parent=self)
         self.role = aws.iam.Role(
             f"{name}-role",
             name=args.role_name,
-            assume_role_policy=json.dumps(documents.role_trust(args.trusted_role_arns)),
+            assume_role_policy=json.dumps(documents.role_trust(list(args.trusted_role_arns))),
             max_session_duration=3600,
             opts=child,
         )
@@ -42,7 +54,7 @@ class ReplicaWriterRole(pulumi.ComponentResource):
             role=self.role.id,
             policy=pulumi.Output.all(args.bucket_arn, args.table_arn).apply(
                 lambda arns: json.dumps(
-                    documents.replica_writer(arns[0], arns[1], args.prefixes, args.source_bucket_arn)
+                    documents.replica_writer(arns[0], arns[1], list(args.prefixes), args.source_bucket_arn)
                 )
             ),
             opts=child,

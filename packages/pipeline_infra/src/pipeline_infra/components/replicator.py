@@ -8,37 +8,82 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from pipeline_infra.components.aliases import carry_over
 from pipeline_infra.components.pipeline_function import PipelineFunction, PipelineFunctionArgs
 from pipeline_infra.components.pipeline_table import PipelineTable, PipelineTableArgs
 from pipeline_infra.components.targets import failures_to_dead_letter_queue
+from pipeline_infra.function_environment import (
+    CONFIG_TABLE_ENV,
+    DATA_BUCKET_ENV,
+    ENVIRONMENT_ENV,
+    FAILURE_TOPIC_ARN_ENV,
+    IDEMPOTENCY_TABLE_ENV,
+    IDEMPOTENCY_TTL_SECONDS_ENV,
+    MULTIPART_THRESHOLD_BYTES_ENV,
+    PROPAGATE_DELETES_ENV,
+    REPLICATION_PREFIXES_ENV,
+    REPLICATION_TARGETS_ENV,
+    REWRITE_MAX_BYTES_ENV,
+    SUCCESS_TOPIC_ARN_ENV,
+)
 from pipeline_infra.policies import documents
 from pipeline_infra.replication_targets import targets_document
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from pipeline_infra.components.pipeline_function import FunctionSpec
+    from pipeline_infra.components.pipeline_table import TableBilling
     from pipeline_infra.components.replication_source import ReplicationSource
 
+TYPE_TOKEN = "pipeline-infra:replication:Replicator"
 REPLICATOR_HANDLER = "pipeline_functions.replicator.handler.lambda_handler"
 
 
-@dataclass
+@dataclass(kw_only=True, frozen=True)
 class ReplicationTarget:
     """One lower environment, from its storage stack's outputs."""
 
     environment: str
+    """Name of the target environment."""
     bucket_name: pulumi.Input[str]
+    """The target's data bucket."""
     bucket_arn: pulumi.Input[str]
+    """ARN of the target's data bucket."""
     config_table_name: pulumi.Input[str]
+    """The target's config table."""
     writer_role_arn: pulumi.Input[str]
+    """The role in the target the replicator assumes to write and the drift checker to read."""
     region: str
+    """The target's region."""
     account_id: str
+    """The target's AWS account."""
     name_token: pulumi.Input[str]
-    overlay: dict[str, Any] = field(default_factory=dict)
+    """`-{env}-{suffix}` of the target, replacing the source's in replicas."""
+    overlay: Mapping[str, Any] = field(default_factory=dict)
+    """Values merged into the target's replicas after identifiers are rewritten."""
 
 
-@dataclass
+@dataclass(kw_only=True, frozen=True)
 class ReplicatorArgs:
     source: ReplicationSource
-    targets: list[ReplicationTarget]
+    """The source environment: identity, prefixes, artifact, storage, topics and DLQ."""
+    targets: Sequence[ReplicationTarget]
+    """Every environment that receives the source's configuration."""
+    function: FunctionSpec
+    """Names, runtime and size of the replicator."""
+    idempotency_table_name: str
+    """Physical name of the idempotency table."""
+    idempotency_billing: TableBilling
+    """Billing of the idempotency table."""
+    idempotency_ttl_seconds: int
+    """How long a processed event is remembered."""
+    propagate_deletes: bool
+    """Replicate deletions too."""
+    multipart_threshold_bytes: int
+    """Objects above this size are copied part by part."""
+    rewrite_max_bytes: int
+    """Documents above this size are copied without rewriting."""
 
 
 class Replicator(pulumi.ComponentResource):
@@ -49,15 +94,15 @@ class Replicator(pulumi.ComponentResource):
     targets_json: pulumi.Output[str]
 
     def __init__(self, name: str, args: ReplicatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pipeline-infra:replication:Replicator", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, carry_over(TYPE_TOKEN, opts))
         child = pulumi.ResourceOptions(parent=self)
-        replication = args.source.env.replication
+        source, prefixes = args.source, list(args.source.prefixes)
         self.idempotency = PipelineTable(
             f"{name}-idempotency",
             PipelineTableArgs(
-                table_name=args.source.names.idempotency_table,
+                table_name=args.idempotency_table_name,
                 hash_key="id",
-                billing=args.source.env.storage.config_table.billing,
+                billing=args.idempotency_billing,
                 ttl_attribute="expiration",
             ),
             opts=child,
@@ -67,33 +112,30 @@ class Replicator(pulumi.ComponentResource):
         self.function = PipelineFunction(
             f"{name}-function",
             PipelineFunctionArgs(
-                function_name=args.source.names.function("replicator"),
-                role_name=args.source.names.role("replicator"),
+                spec=args.function,
                 handler=REPLICATOR_HANDLER,
-                code_path=args.source.code_path,
-                function=args.source.env.functions.replicator,
-                common=args.source.env.functions,
+                code_path=source.code_path,
                 environment={
-                    "PIPELINE_ENVIRONMENT": args.source.env.name,
-                    "DATA_BUCKET": args.source.bucket_name,
-                    "CONFIG_TABLE": args.source.config_table_name,
-                    "IDEMPOTENCY_TABLE": self.idempotency.table_name,
-                    "IDEMPOTENCY_TTL_SECONDS": str(replication.idempotency_ttl_seconds),
-                    "SUCCESS_TOPIC_ARN": args.source.success_topic_arn,
-                    "FAILURE_TOPIC_ARN": args.source.failure_topic_arn,
-                    "REPLICATION_TARGETS": self.targets_json,
-                    "REPLICATION_PREFIXES": json.dumps(replication.prefixes),
-                    "PROPAGATE_DELETES": str(replication.propagate_deletes).lower(),
-                    "MULTIPART_THRESHOLD_BYTES": str(replication.multipart_threshold_bytes),
-                    "REWRITE_MAX_BYTES": str(replication.rewrite_max_bytes),
+                    ENVIRONMENT_ENV: source.environment,
+                    DATA_BUCKET_ENV: source.bucket_name,
+                    CONFIG_TABLE_ENV: source.config_table_name,
+                    IDEMPOTENCY_TABLE_ENV: self.idempotency.table_name,
+                    IDEMPOTENCY_TTL_SECONDS_ENV: str(args.idempotency_ttl_seconds),
+                    SUCCESS_TOPIC_ARN_ENV: source.success_topic_arn,
+                    FAILURE_TOPIC_ARN_ENV: source.failure_topic_arn,
+                    REPLICATION_TARGETS_ENV: self.targets_json,
+                    REPLICATION_PREFIXES_ENV: json.dumps(prefixes),
+                    PROPAGATE_DELETES_ENV: str(args.propagate_deletes).lower(),
+                    MULTIPART_THRESHOLD_BYTES_ENV: str(args.multipart_threshold_bytes),
+                    REWRITE_MAX_BYTES_ENV: str(args.rewrite_max_bytes),
                 },
                 statements=pulumi.Output.all(
-                    args.source.bucket_arn,
-                    args.source.config_table_arn,
+                    source.bucket_arn,
+                    source.config_table_arn,
                     self.idempotency.table_arn,
-                    args.source.success_topic_arn,
-                    args.source.failure_topic_arn,
-                    args.source.dlq_arn,
+                    source.success_topic_arn,
+                    source.failure_topic_arn,
+                    source.dlq_arn,
                     *writer_arns,
                 ).apply(
                     lambda a: documents.replicator(
@@ -103,14 +145,14 @@ class Replicator(pulumi.ComponentResource):
                         topic_arns=[a[3], a[4]],
                         dlq_arn=a[5],
                         writer_role_arns=list(a[6:]),
-                        prefixes=replication.prefixes,
+                        prefixes=prefixes,
                     )
                 ),
             ),
             opts=child,
         )
         failures_to_dead_letter_queue(
-            f"{name}-async", self.function.function_name, replication, args.source.dlq_arn, child
+            f"{name}-async", self.function.function_name, source.async_retries, source.dlq_arn, child
         )
         self.function_name = self.function.function_name
         self.function_arn = self.function.function_arn
@@ -128,12 +170,10 @@ class Replicator(pulumi.ComponentResource):
 
     @staticmethod
     def _targets_json(args: ReplicatorArgs) -> pulumi.Output[str]:
-        source_token = args.source.names.name_token
+        source = args.source
         resolved = [_describe_target(t) for t in args.targets]
-        return pulumi.Output.all(args.source.bucket_name, *resolved).apply(
-            lambda v: targets_document(
-                str(v[0]), source_token, args.source.env.account_id, args.source.env.region, list(v[1:])
-            )
+        return pulumi.Output.all(source.bucket_name, *resolved).apply(
+            lambda v: targets_document(str(v[0]), source.name_token, source.account_id, source.region, list(v[1:]))
         )
 
 

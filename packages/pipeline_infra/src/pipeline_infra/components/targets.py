@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pulumi_aws as aws
@@ -9,13 +10,21 @@ import pulumi_aws as aws
 if TYPE_CHECKING:
     import pulumi
 
-    from pipeline_infra.settings import ReplicationSettings
+
+@dataclass(kw_only=True, frozen=True)
+class Retries:
+    """How often and for how long an event is retried before it goes to a dead-letter queue."""
+
+    attempts: int
+    """Retries after the first attempt."""
+    maximum_event_age_seconds: int
+    """An event older than this is not retried again."""
 
 
-def retry_policy(attempts: int, max_age_seconds: int) -> aws.cloudwatch.EventTargetRetryPolicyArgs:
+def retry_policy(retries: Retries) -> aws.cloudwatch.EventTargetRetryPolicyArgs:
     """EventBridge retries delivery with backoff within these limits, then hands the event to the target's DLQ."""
     return aws.cloudwatch.EventTargetRetryPolicyArgs(
-        maximum_event_age_in_seconds=max_age_seconds, maximum_retry_attempts=attempts
+        maximum_event_age_in_seconds=retries.maximum_event_age_seconds, maximum_retry_attempts=retries.attempts
     )
 
 
@@ -36,7 +45,7 @@ def invoke_permission(
 def failures_to_dead_letter_queue(
     name: str,
     function_name: pulumi.Input[str],
-    replication: ReplicationSettings,
+    retries: Retries,
     dlq_arn: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
 ) -> aws.lambda_.FunctionEventInvokeConfig:
@@ -44,8 +53,8 @@ def failures_to_dead_letter_queue(
     return aws.lambda_.FunctionEventInvokeConfig(
         name,
         function_name=function_name,
-        maximum_retry_attempts=replication.async_retry_attempts,
-        maximum_event_age_in_seconds=replication.maximum_event_age_seconds,
+        maximum_retry_attempts=retries.attempts,
+        maximum_event_age_in_seconds=retries.maximum_event_age_seconds,
         destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
             on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(destination=dlq_arn)
         ),
