@@ -6,8 +6,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-CONFIG_CHANGE_SOURCE = "pipeline-infra.config-table"
-CONFIG_CHANGE_DETAIL_TYPE = "Config Item Changed"
+from pipeline_functions.constants import (
+    CONFIG_CHANGE_DETAIL_TYPE,
+    CONFIG_CHANGE_SOURCE,
+    OBJECT_CREATED,
+    OBJECT_DELETED,
+    S3_EVENT_SOURCE,
+)
 
 
 def _now() -> str:
@@ -27,15 +32,15 @@ def object_event(kind: str, bucket: str, key: str, account: str, region: str) ->
         "request-id": uuid.uuid4().hex[:16].upper(),
         "requester": account,
         "source-ip-address": "127.0.0.1",
-        "reason": "PutObject" if kind == "Object Created" else "DeleteObject",
+        "reason": "PutObject" if kind == OBJECT_CREATED else "DeleteObject",
     }
-    if kind == "Object Deleted":
+    if kind == OBJECT_DELETED:
         detail["deletion-type"] = "Delete Marker Created"
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": kind,
-        "source": "aws.s3",
+        "source": S3_EVENT_SOURCE,
         "account": account,
         "time": _now(),
         "region": region,

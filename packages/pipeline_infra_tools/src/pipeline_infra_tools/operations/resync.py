@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeSerializer
 
+from pipeline_functions.constants import OBJECT_CREATED, OBJECT_DELETED
 from pipeline_functions.drift_checker.compare import DriftKind, EnvironmentStore, compare_environments
 from pipeline_functions.replicator.items import SEQUENCE_ATTR
 from pipeline_functions.shared.targets import TargetClients, parse_targets
@@ -77,7 +78,7 @@ def _change_for(
     difference: Difference, source: SourceStack, target: ReplicationTarget, target_dynamodb: Any
 ) -> dict[str, Any]:
     if difference.resource_type == "object":
-        kind = "Object Deleted" if difference.kind == DriftKind.EXTRA else "Object Created"
+        kind = OBJECT_DELETED if difference.kind == DriftKind.EXTRA else OBJECT_CREATED
         return object_event(kind, source.bucket, difference.identifier, source.account_id, source.region)
     keys = {k: _SERIALIZER.serialize(v) for k, v in json.loads(difference.identifier).items()}
     # A repair must win over what the replica holds, so it carries the next sequence after the replica's.

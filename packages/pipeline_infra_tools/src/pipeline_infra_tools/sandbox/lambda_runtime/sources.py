@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from pipeline_functions.constants import OBJECT_DELETED, S3_EVENT_SOURCE
+
 if TYPE_CHECKING:
     from pipeline_infra_tools.sandbox.lambda_runtime.deployment import MappingSpec, PipeSpec, RuleSpec
 
@@ -194,8 +196,8 @@ class DeleteMarkerWatcher:
             "deletion-type": "Delete Marker Created",
         }
         return {
-            "Source": "aws.s3",
-            "DetailType": "Object Deleted",
+            "Source": S3_EVENT_SOURCE,
+            "DetailType": OBJECT_DELETED,
             "Detail": json.dumps(detail),
             "Resources": [f"arn:aws:s3:::{bucket}"],
             "Time": datetime.now(UTC),
