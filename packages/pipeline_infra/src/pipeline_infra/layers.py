@@ -81,16 +81,6 @@ def _dependency_order(settings: Settings, stacks: set[Stack]) -> list[Stack]:
     return ordered
 
 
-def downstream_stacks(settings: Settings, stack: Stack) -> list[Stack]:
-    """Every stack that reads `stack` directly."""
-    return [
-        (layer, env)
-        for layer in LAYERS
-        for env in settings.project.environments
-        if stack in upstream_stacks(settings, layer, env)
-    ]
-
-
 __all__ = [
     "LAYERS",
     "NAME_SUFFIX_OUTPUT",
@@ -100,7 +90,6 @@ __all__ = [
     "REPLICA_WRITER_ROLE_ARN_OUTPUT",
     "STORAGE",
     "Stack",
-    "downstream_stacks",
     "project_name",
     "stack_closure",
     "stack_reference_name",
