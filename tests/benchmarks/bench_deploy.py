@@ -13,13 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "packages" / "pipeline_infra" / "src"))
+from pipeline_infra.settings import load_settings
+from pipeline_infra_tools.deploy.local_target import LocalTarget
+from pipeline_infra_tools.deploy.orchestrator import Orchestrator
+from pipeline_infra_tools.workspace import Workspace
 
-from pipeline_infra.settings import load_settings  # noqa: E402
-from pipeline_infra_tools.deploy.local_target import LocalTarget  # noqa: E402
-from pipeline_infra_tools.deploy.orchestrator import Orchestrator  # noqa: E402
-from pipeline_infra_tools.workspace import Workspace  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 WORKSPACE_PARTS = ("projects", "shared_config", "packages/pipeline_functions")

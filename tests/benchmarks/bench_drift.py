@@ -19,13 +19,10 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "packages" / "pipeline_infra" / "src"))
-
-from pipeline_infra.layers import LAYERS  # noqa: E402
-from pipeline_infra.settings import load_settings  # noqa: E402
-from pipeline_infra_tools.artifact import FUNCTION_ARTIFACT_ENV, function_artifact_path  # noqa: E402
-from pipeline_infra_tools.drift import (  # noqa: E402
+from pipeline_infra.layers import LAYERS
+from pipeline_infra.settings import load_settings
+from pipeline_infra_tools.artifact import FUNCTION_ARTIFACT_ENV, function_artifact_path
+from pipeline_infra_tools.drift import (
     DriftRequest,
     compare_settings,
     compare_structure,
@@ -33,7 +30,9 @@ from pipeline_infra_tools.drift import (  # noqa: E402
     run_drift,
     select_environments,
 )
-from pipeline_infra_tools.workspace import Workspace  # noqa: E402
+from pipeline_infra_tools.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SIZES = (3, 5, 10)
 
