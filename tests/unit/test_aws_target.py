@@ -515,6 +515,14 @@ def test_preflight_with_an_unbuilt_library_pin(root: Path, settings: Settings, e
         make_target(root, settings, engine).preflight("dev", ["storage"])
 
 
+def test_preflight_with_a_pin_the_tool_does_not_support(root: Path, settings: Settings, engine: FakeAutomation) -> None:
+    requirements = root / "projects" / "storage" / "requirements.txt"
+    requirements.write_text("--find-links ../../dist\npipeline-infra==0.1.0\n")
+    with pytest.raises(DeployError, match=r"layer storage: .*pipeline-infra==0\.1\.0 is pinned, but .* supports"):
+        make_target(root, settings, engine).preflight("dev", ["storage"])
+    assert engine.log == [], "nothing ran against the engine"
+
+
 def test_preflight_with_a_layer_that_has_no_stack_for_the_env(
     root: Path, settings: Settings, engine: FakeAutomation
 ) -> None:
