@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.integration.helpers import unique, wait_for_object
+from tests.integration.helpers import overlay_level, read_object, unique, wait_for_object
 
 if TYPE_CHECKING:
     from tests.integration.conftest import DeployedSandbox
@@ -71,3 +71,30 @@ def test_sandbox_invoke_runs_the_drift_checker_with_its_role(sandbox: DeployedSa
     compared = {e["environment"]: e["objects_compared"] for e in report["environments"]}
     assert set(compared) == set(sandbox.settings.source.replication.targets)
     assert all(count >= 1 for count in compared.values()), compared
+
+
+def test_resync_brings_back_a_replica_deleted_in_a_target(sandbox: DeployedSandbox) -> None:
+    s3 = sandbox.client("s3")
+    prod, dev = sandbox.outputs("storage", "prod"), sandbox.outputs("storage", "dev")
+    # GIVEN a prod config file replicated to dev, naming prod's bucket
+    key = f"config/cli/{unique('resync')}.json"
+    body = json.dumps({"input": f"s3://{prod['bucket_name']}/raw/"}).encode()
+    s3.put_object(Bucket=prod["bucket_name"], Key=key, Body=body)
+    wait_for_object(s3, dev["bucket_name"], key)
+    # WHEN dev loses it outside the replication flow (a restore, a hand delete)
+    s3.delete_object(Bucket=dev["bucket_name"], Key=key)
+    assert read_object(s3, dev["bucket_name"], key) is None
+    # AND an operator runs the repair the drift report prints
+    completed = pipeline_infra(sandbox, "resync", "--from", "prod", "--to", "dev", "--format", "json")
+    # THEN it exits 0, reports the repair, and dev holds the replica again, rewritten for dev
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    report = json.loads(completed.stdout)
+    assert report["target"] == "dev"
+    assert report["failed"] == []
+    assert any(key in line for line in report["repaired"]), report["repaired"]
+    replica = read_object(s3, dev["bucket_name"], key)
+    assert replica is not None, f"s3://{dev['bucket_name']}/{key} is still missing after resync"
+    assert replica.json() == {
+        "input": f"s3://{dev['bucket_name']}/raw/",
+        "logging": {"level": overlay_level(sandbox, "dev")},
+    }

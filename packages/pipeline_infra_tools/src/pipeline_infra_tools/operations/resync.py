@@ -63,7 +63,7 @@ def _restricted(spec: FunctionSpec, target: ReplicationTarget) -> FunctionSpec:
 
 
 def _target(spec: FunctionSpec, environment: str) -> ReplicationTarget:
-    targets = {t.environment: t for t in parse_targets(spec.environment["REPLICATION_TARGETS"])}
+    targets = {t.environment: t for t in parse_targets(json.loads(spec.environment["REPLICATION_TARGETS"]))}
     if environment not in targets:
         raise DeployError(f"{environment!r} is not a replication target of {spec.name}; targets: {sorted(targets)}")
     return targets[environment]
