@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from pipeline_infra_tools.workspace import Workspace
 from tests.conftest import ROOT, build_library_wheel
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from pipeline_infra.settings import Settings
@@ -76,21 +77,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("destroys_sandbox") is not None)
 
 
-@pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedSandbox]:
-    """Every environment deployed from scratch to a fresh sandbox; the sandbox is stopped at the end."""
-    workspace = copy_workspace(tmp_path_factory.mktemp("workspace"))
+@contextmanager
+def deployed_sandbox(
+    workspace: Workspace, layers: Callable[[str], list[str] | None] = lambda _env: None
+) -> Iterator[DeployedSandbox]:
+    """A fresh sandbox for `workspace` with every environment deployed (`layers(env)` narrows one); stopped after."""
     settings = load_settings(workspace.config_dir)
     target = LocalTarget(workspace, settings)
     try:
         state, _ = target.sandbox.up()
         deployed = DeployedSandbox(workspace, settings, target, state, clients={})
-        # dev and staging first: prod's replication reads their storage.
+        # dev and staging first: prod's storage and replication read their storage.
         for env in ENVIRONMENTS:
             started = time.perf_counter()
-            deployed.results[env] = deployed.run("deploy", env)
+            deployed.results[env] = deployed.run("deploy", env, layers(env))
             deployed.seconds[env] = time.perf_counter() - started
         yield deployed
     finally:
         target.sandbox.down()
         target.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedSandbox]:
+    """Every environment deployed from scratch to a fresh sandbox; the sandbox is stopped at the end."""
+    with deployed_sandbox(copy_workspace(tmp_path_factory.mktemp("workspace"))) as deployed:
+        yield deployed

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from pipeline_infra.settings import load_settings
-from pipeline_infra_tools.deploy.local_target import LocalTarget
-from tests.integration.conftest import ENVIRONMENTS, DeployedSandbox, copy_workspace
+from tests.integration.conftest import copy_workspace, deployed_sandbox
 from tests.integration.helpers import unique, wait_for_object
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from tests.integration.conftest import DeployedSandbox
 
 pytestmark = pytest.mark.integration
 OVERRIDDEN = "staging"
@@ -39,18 +39,9 @@ def overridden(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedSan
     root = tmp_path_factory.mktemp("suffix-override")
     workspace = copy_workspace(root)
     override_suffix(root)
-    settings = load_settings(workspace.config_dir)
-    target = LocalTarget(workspace, settings)
-    try:
-        state, _ = target.sandbox.up()
-        deployed = DeployedSandbox(workspace, settings, target, state, clients={})
-        # Replication needs only the targets' storage; prod gets every layer.
-        for env in ENVIRONMENTS:
-            deployed.results[env] = deployed.run("deploy", env, None if env == "prod" else ["storage"])
+    # Replication needs only the targets' storage; prod gets every layer.
+    with deployed_sandbox(workspace, lambda env: None if env == "prod" else ["storage"]) as deployed:
         yield deployed
-    finally:
-        target.sandbox.down()
-        target.close()
 
 
 def test_overridden_target_is_deployed_under_its_own_suffix(overridden: DeployedSandbox) -> None:

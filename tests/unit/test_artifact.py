@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import subprocess
 import sys
 import zipfile
@@ -88,61 +87,3 @@ def test_the_environment_variable_overrides_the_build(tmp_path: Path, monkeypatc
     prebuilt.write_bytes(b"PK")
     monkeypatch.setenv(FUNCTION_ARTIFACT_ENV, str(prebuilt))
     assert function_artifact_path() == prebuilt
-
-
-PUBLIC_API = {
-    "pipeline_infra_tools.artifact": [
-        "FUNCTION_ARTIFACT_ENV",
-        "ArtifactError",
-        "build_function_artifact",
-        "find_repo_root",
-        "function_artifact_path",
-    ],
-    "pipeline_functions.replicator": [
-        "ItemChange",
-        "ItemTooLargeError",
-        "ReplicationFailedError",
-        "Replicator",
-        "ReplicatorError",
-        "ReplicatorSettings",
-        "TargetResult",
-        "UnsupportedEventError",
-        "parse_event",
-    ],
-    "pipeline_functions.validator": [
-        "InvalidFileError",
-        "RecordValidator",
-        "ValidationResult",
-        "Validator",
-        "ValidatorError",
-        "ValidatorSettings",
-        "dataset_of",
-    ],
-    "pipeline_functions.task_processor": [
-        "InvalidTaskError",
-        "Task",
-        "TaskOutcome",
-        "TaskProcessorError",
-        "TaskRunner",
-        "TaskSettings",
-        "TaskStateError",
-    ],
-    "pipeline_functions.drift_checker": [
-        "Difference",
-        "DriftCheckError",
-        "DriftChecker",
-        "DriftCheckerError",
-        "DriftCheckerSettings",
-        "DriftKind",
-        "DriftReport",
-        "EnvironmentDrift",
-        "EnvironmentStore",
-        "compare_environments",
-        "first_difference",
-    ],
-}
-
-
-@pytest.mark.parametrize("module", sorted(PUBLIC_API))
-def test_public_api_is_pinned(module: str) -> None:
-    assert importlib.import_module(module).__all__ == PUBLIC_API[module]

@@ -9,6 +9,7 @@ variable its handler reads, found by a static scan of the handler's feature fold
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,15 +70,23 @@ def test_exclusions_are_current() -> None:
         assert name not in env_constants(function_environment), f"{name} is excluded but the library names it"
 
 
-def test_components_name_variables_only_through_function_environment() -> None:
-    names = set(env_constants(function_environment).values())
+def component_literals(names: set[str]) -> dict[str, list[tuple[int, str]]]:
+    """Per component module, the string literals among `names` it writes out instead of importing."""
+    found = {}
     for path in sorted(COMPONENTS_SOURCE.glob("*.py")):
         literals = [
             (node.lineno, node.value)
             for node in ast.walk(ast.parse(path.read_text()))
             if isinstance(node, ast.Constant) and node.value in names
         ]
-        assert not literals, f"{path.name}: use pipeline_infra.function_environment, not literals {literals}"
+        if literals:
+            found[path.name] = literals
+    return found
+
+
+def test_components_name_variables_only_through_function_environment() -> None:
+    literals = component_literals(set(env_constants(function_environment).values()))
+    assert not literals, f"use pipeline_infra.function_environment, not literals: {literals}"
 
 
 def test_the_events_rules_match_are_the_events_the_functions_parse() -> None:
@@ -87,14 +96,14 @@ def test_the_events_rules_match_are_the_events_the_functions_parse() -> None:
 
 
 def test_components_name_events_only_through_function_events() -> None:
-    names = {getattr(function_events, name) for name in function_events.__all__}
-    for path in sorted(COMPONENTS_SOURCE.glob("*.py")):
-        literals = [
-            (node.lineno, node.value)
-            for node in ast.walk(ast.parse(path.read_text()))
-            if isinstance(node, ast.Constant) and node.value in names
-        ]
-        assert not literals, f"{path.name}: use pipeline_infra.function_events, not literals {literals}"
+    literals = component_literals({getattr(function_events, name) for name in function_events.__all__})
+    assert not literals, f"use pipeline_infra.function_events, not literals: {literals}"
+
+
+def test_the_literal_scan_finds_a_literal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "component.py").write_text('RULE = {"source": ["aws.s3"]}\n')
+    monkeypatch.setattr(sys.modules[__name__], "COMPONENTS_SOURCE", tmp_path)
+    assert component_literals({"aws.s3"}) == {"component.py": [(1, "aws.s3")]}
 
 
 # --- the static scan of what a handler reads -------------------------------------------------------------------

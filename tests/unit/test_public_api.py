@@ -117,6 +117,13 @@ EXPECTED = {
         "S3_EVENT_SOURCE",
     },
     "pipeline_infra.replication_targets": {"targets_document"},
+    "pipeline_infra_tools.artifact": {
+        "FUNCTION_ARTIFACT_ENV",
+        "ArtifactError",
+        "build_function_artifact",
+        "find_repo_root",
+        "function_artifact_path",
+    },
     "pipeline_infra_tools.compatibility": {"SUPPORTED_LIBRARY", "check_supported"},
     "pipeline_infra_tools.sandbox.clients": {
         "EMULATOR_CLIENT_CONFIG",
