@@ -20,6 +20,7 @@ replicator = Replicator("replicator", ReplicatorArgs(
     idempotency_table_name=names.idempotency_table, idempotency_billing=ctx.table_billing(ctx.env.storage.config_table),
     idempotency_ttl_seconds=replication.idempotency_ttl_seconds, propagate_deletes=replication.propagate_deletes,
     multipart_threshold_bytes=replication.multipart_threshold_bytes, rewrite_max_bytes=replication.rewrite_max_bytes,
+    rewrite_in_memory_bytes=replication.rewrite_in_memory_bytes, verbatim_prefixes=replication.verbatim_prefixes,
 ), opts)
 capture = ChangeCapture("capture", ChangeCaptureArgs(
     bus_name=names.resource("bus", "replication"), pipe_name=names.resource("pipe", "config-stream"),
@@ -33,6 +34,7 @@ drift = DriftChecker("drift-checker", DriftCheckerArgs(
     source=source, function=ctx.function_spec("drift-checker"), targets_json=replicator.targets_json,
     writer_role_arns=[t.writer_role_arn for t in targets], schedule_rule_name=names.rule("drift-schedule"),
     schedule_expression=replication.drift_schedule, rewrite_max_bytes=replication.rewrite_max_bytes,
+    rewrite_in_memory_bytes=replication.rewrite_in_memory_bytes, verbatim_prefixes=replication.verbatim_prefixes,
 ), opts)
 
 ctx.export({

@@ -123,7 +123,8 @@ def bench_replicator(endpoint: str) -> None:
                 "MULTIPART_THRESHOLD_BYTES": str(threshold_mib * MIB),
             }
         )
-        replicator = Replicator(settings, s3_client=s3, credentials_provider=own_credentials)
+        with handler_output_discarded():
+            replicator = Replicator(settings, s3_client=s3, credentials_provider=own_credentials)
         event = {
             "id": "b",
             "source": "aws.s3",
@@ -141,6 +142,61 @@ def bench_replicator(endpoint: str) -> None:
         etag = s3.head_object(Bucket=BUCKETS["dev"], Key="schemas/big.bin")["ETag"].strip('"')
         parts = etag.split("-")[1] if "-" in etag else "1"
         print(f"{size_mib:>10} {threshold_mib:>13} {parts:>5} {peak / 1024:>9.0f} {elapsed:>8.2f}")
+
+
+def bench_replicator_batch(endpoint: str, changes: int = 100) -> None:
+    """Throughput of one invocation carrying `changes` small config changes, on the deployed path:
+    rewrite for 2 targets, idempotency records, success notifications."""
+    from pipeline_functions.replicator import Replicator, ReplicatorSettings
+    from pipeline_functions.shared.targets import own_credentials
+
+    reset(endpoint)
+    s3, ddb, sns = (boto3.client(n, region_name=REGION) for n in ("s3", "dynamodb", "sns"))
+    for bucket in BUCKETS.values():
+        s3.create_bucket(Bucket=bucket)
+    ddb.create_table(
+        TableName="ddb-idempotency-prod-pl01",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    topic = sns.create_topic(Name="sns-success-prod-pl01")["TopicArn"]
+    events = []
+    for index in range(changes):
+        key = f"config/batch/{index:03d}.json"
+        body = {"input": f"s3://{BUCKETS['prod']}/raw/{index}/", "table": "ddb-config-prod-pl01", "n": index}
+        s3.put_object(Bucket=BUCKETS["prod"], Key=key, Body=json.dumps(body).encode())
+        events.append(
+            {
+                "id": f"evt-{index}",
+                "source": "aws.s3",
+                "detail-type": "Object Created",
+                "time": "2024-01-01T00:00:00Z",
+                "detail": {"bucket": {"name": BUCKETS["prod"]}, "object": {"key": key, "sequencer": f"{index:018X}"}},
+            }
+        )
+    settings = ReplicatorSettings.from_env(
+        {
+            "PIPELINE_ENVIRONMENT": "prod",
+            "DATA_BUCKET": BUCKETS["prod"],
+            "CONFIG_TABLE": "ddb-config-prod-pl01",
+            "REPLICATION_TARGETS": targets(),
+            "IDEMPOTENCY_TABLE": "ddb-idempotency-prod-pl01",
+            "SUCCESS_TOPIC_ARN": topic,
+        }
+    )
+    with handler_output_discarded():
+        replicator = Replicator(
+            settings, s3_client=s3, dynamodb_client=ddb, sns_client=sns, credentials_provider=own_credentials
+        )
+    started = time.perf_counter()
+    with handler_output_discarded():
+        result = replicator.handle(events)
+    elapsed = time.perf_counter() - started
+    written = sum(t["outcome"] == "replicated" for r in result["results"] for t in r["targets"])
+    print(f"\nreplicator: one invocation of {changes} small JSON changes, 2 targets, idempotency and notifications on")
+    print(f"{'changes':>8} {'replicas':>9} {'seconds':>8} {'changes/s':>10} {'ms/change':>10}")
+    print(f"{changes:>8} {written:>9} {elapsed:>8.2f} {changes / elapsed:>10.1f} {1000 * elapsed / changes:>10.1f}")
 
 
 def bench_validator(endpoint: str) -> None:
@@ -239,6 +295,7 @@ def main() -> None:
     os.environ.pop("AWS_SESSION_TOKEN", None)
     try:
         bench_replicator(endpoint)
+        bench_replicator_batch(endpoint)
         bench_validator(endpoint)
     finally:
         process.terminate()

@@ -109,6 +109,7 @@ class Aws:
     inboxes: dict[str, str] = field(default_factory=dict)
     task_queue_url: str = ""
     task_dlq_url: str = ""
+    replication_dlq_url: str = ""
 
     def environ(self, **overrides: str) -> dict[str, str]:
         env = {
@@ -123,6 +124,8 @@ class Aws:
             "IDEMPOTENCY_TTL_SECONDS": "3600",
             "REPLICATION_TARGETS": targets_json({"logging": {"level": "DEBUG"}}),
             "PROPAGATE_DELETES": "true",
+            "DEAD_LETTER_QUEUE_URL": self.replication_dlq_url,
+            "ASYNC_MAX_ATTEMPTS": "3",
         }
         env.update(overrides)
         return env
@@ -141,6 +144,19 @@ class Aws:
                 attributes = {k: v["StringValue"] for k, v in message.get("MessageAttributes", {}).items()}
                 found.append({"body": json.loads(message["Body"]), "attributes": attributes})
                 self.sqs.delete_message(QueueUrl=self.inboxes[topic], ReceiptHandle=message["ReceiptHandle"])
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """Every record the replicator dead-lettered so far (removed from the queue)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.replication_dlq_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not messages:
+                return found
+            for message in messages:
+                found.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.replication_dlq_url, ReceiptHandle=message["ReceiptHandle"])
 
     def put(self, key: str, body: bytes | str, env: str = "prod", **kwargs: Any) -> dict[str, Any]:
         data = body.encode() if isinstance(body, str) else body
@@ -247,6 +263,7 @@ def aws(moto_endpoint: str) -> Aws:
         inbox_arn = aws.sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         aws.sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"})
         aws.topics[topic], aws.inboxes[topic] = arn, inbox
+    aws.replication_dlq_url = aws.sqs.create_queue(QueueName=f"sqs-replication-dlq-prod-{SUFFIX}")["QueueUrl"]
     aws.task_dlq_url = aws.sqs.create_queue(QueueName=f"sqs-tasks-dlq-prod-{SUFFIX}")["QueueUrl"]
     dlq_arn = aws.sqs.get_queue_attributes(QueueUrl=aws.task_dlq_url, AttributeNames=["QueueArn"])["Attributes"]
     aws.task_queue_url = aws.sqs.create_queue(

@@ -86,6 +86,8 @@ def test_missing_extra_and_different_are_reported_per_environment(
     found = {(d.environment, d.resource_type, d.identifier, d.kind) for e in report.environments for d in e.differences}
     assert found == {
         ("dev", "object", "config/pipeline.json", DriftKind.DIFFERENT),
+        # The hand edit put prod's bucket into dev: named on its own, whatever else differs.
+        ("dev", "object", "config/pipeline.json", DriftKind.NAMES_PROD),
         ("dev", "object", "config/only-in-dev.yaml", DriftKind.EXTRA),
         ("staging", "item", '{"pk": "p", "sk": "s"}', DriftKind.MISSING),
         ("staging", "object", "schemas/blob.bin", DriftKind.DIFFERENT),
@@ -103,7 +105,7 @@ def test_missing_extra_and_different_are_reported_per_environment(
         for m in emf_metrics(capsys.readouterr().out)
         if m["name"] == "DriftCount"
     }
-    assert counts == {"dev": 2, "staging": 2}
+    assert counts == {"dev": 3, "staging": 2}
 
 
 def test_report_serialises_for_the_cli(replicated: Aws, checker: DriftChecker) -> None:
@@ -133,3 +135,62 @@ def test_a_check_that_cannot_run_alerts_and_raises(
     assert sent["attributes"] == {"outcome": "failed", "environment": "prod", "source": "drift-checker"}
     assert sent["body"]["reason"].startswith("drift check could not run:")
     assert sent["body"]["correlation_id"] == load_event("scheduled_drift_check.json")["id"]
+
+
+def _checker(aws: Aws, **overrides: str) -> DriftChecker:
+    settings = DriftCheckerSettings.from_env(aws.environ(**overrides))
+    return DriftChecker(
+        settings,
+        s3_client=aws.s3,
+        dynamodb_client=aws.dynamodb,
+        sns_client=aws.sns,
+        credentials_provider=own_credentials,
+    )
+
+
+def test_documents_above_the_in_memory_limit_are_compared_by_content_streamed(aws: Aws) -> None:
+    # GIVEN a document compared as a stream (in-memory limit 8 bytes), replicated, then edited in staging
+    streamed = {"REWRITE_IN_MEMORY_BYTES": "8"}
+    aws.put("config/big.json", json.dumps({"bucket": bucket_name("prod"), "n": list(range(100))}))
+    make_replicator(aws, **streamed).handle(s3_event("config/big.json"))
+    assert _checker(aws, **streamed).run().has_drift is False
+    edited = json.loads(aws.read("config/big.json", "staging"))
+    edited["n"][42] = -1
+    aws.put("config/big.json", json.dumps(edited), env="staging")
+    # WHEN the checker compares, streaming both sides
+    report = _checker(aws, **streamed).run()
+    # THEN the changed element is named, in staging only
+    [staging] = [e for e in report.environments if e.differences]
+    assert staging.environment == "staging"
+    [difference] = staging.differences
+    assert difference.kind == DriftKind.DIFFERENT and "$.n[42]" in difference.detail
+
+
+def test_a_replica_naming_prod_is_drift_even_where_etags_would_agree(aws: Aws) -> None:
+    # GIVEN an old replica that is a byte copy of prod's document (as the old size limit produced), metadata included
+    body = json.dumps({"bucket": bucket_name("prod")})
+    put = aws.put("config/copied.json", body)
+    aws.put("config/copied.json", body, env="dev", Metadata={"source-etag": put["ETag"].strip('"')})
+    make_replicator(aws).handle(s3_event("config/copied.json"))  # staging gets a proper replica
+    aws.s3.delete_object(Bucket=bucket_name("dev"), Key="config/copied.json")
+    aws.put("config/copied.json", body, env="dev", Metadata={"source-etag": put["ETag"].strip('"')})
+    # WHEN the checker runs THEN dev's copy is reported as naming prod
+    report = _checker(aws).run()
+    dev = next(e for e in report.environments if e.environment == "dev")
+    assert {d.kind for d in dev.differences} == {DriftKind.DIFFERENT, DriftKind.NAMES_PROD}
+    named = next(d for d in dev.differences if d.kind == DriftKind.NAMES_PROD)
+    assert bucket_name("prod") in named.detail
+
+
+def test_a_marked_verbatim_copy_is_approved_not_drift(aws: Aws) -> None:
+    verbatim = {"VERBATIM_PREFIXES": '["config/vendor/"]'}
+    aws.put("config/vendor/raw.json", b'{"bucket": "company-data-prod-us-east-1-pl01", ')
+    make_replicator(aws, **verbatim).handle(s3_event("config/vendor/raw.json"))
+    report = _checker(aws, **verbatim).run()
+    assert report.has_drift is False
+    assert {(e.environment, d.kind) for e in report.environments for d in e.approved} == {
+        ("dev", DriftKind.VERBATIM),
+        ("staging", DriftKind.VERBATIM),
+    }
+    # Without the setting, the same copy is drift: the checker does not trust the marker alone.
+    assert _checker(aws).run().has_drift is True

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pipeline_functions.replicator import ReplicationFailedError, UnsupportedEventError
 from pipeline_functions.replicator.items import SEQUENCE_ATTR, to_python
 
 from .conftest import bucket_name, emf_metrics, item_event, table_name
@@ -114,9 +113,10 @@ def test_an_item_over_400_kb_after_rewriting_fails_loudly(aws: Aws, capsys: pyte
     names = ",".join(["ddb-config-prod-pl01"] * 19_000)
     put_prod_item(aws, tables={"S": names})
     # WHEN it is replicated
-    with pytest.raises(ReplicationFailedError, match=r"staging failed .*409600"):
-        make_replicator(aws).handle(item_event(PK, SK, 900))
-    # THEN dev (which shrinks) is written, staging is reported and measured as failed
+    result = make_replicator(aws).handle(item_event(PK, SK, 900))
+    # THEN dev (which shrinks) is written, staging is refused at once: retrying cannot make it fit
+    assert outcomes(result) == {"dev": "replicated", "staging": "refused"}
+    assert "409600" in result["dead_lettered"][0]["reason"]
     assert replica(aws, "dev") is not None
     assert replica(aws, "staging") is None
     failures = aws.notifications("failure")
@@ -128,8 +128,8 @@ def test_an_item_over_400_kb_after_rewriting_fails_loudly(aws: Aws, capsys: pyte
 def test_a_record_from_another_table_is_rejected(aws: Aws) -> None:
     event = item_event(PK, SK, 1)
     event["detail"]["eventSourceARN"] = "arn:aws:dynamodb:us-east-1:123456789012:table/ddb-config-dev-pl01/stream/x"
-    with pytest.raises(UnsupportedEventError, match="expected 'ddb-config-prod-pl01'"):
-        make_replicator(aws).handle(event)
+    result = make_replicator(aws).handle(event)
+    assert "expected 'ddb-config-prod-pl01'" in result["dead_lettered"][0]["reason"]
     assert [n["attributes"]["outcome"] for n in aws.notifications("failure")] == ["rejected"]
 
 
@@ -160,3 +160,59 @@ def test_writes_use_the_targets_writer_role(aws: Aws) -> None:
         "arn:aws:iam::123456789012:role/iam-replica-writer-dev-pl01",
         "arn:aws:iam::123456789012:role/iam-replica-writer-staging-pl01",
     ]
+
+
+def resync_request(keys: dict[str, Any], target: str = "dev") -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": f"resync-{target}",
+        "source": "pipeline-infra.resync",
+        "detail-type": "Resync Item",
+        "time": "2024-05-14T09:30:00Z",
+        "detail": {"table": table_name("config", "prod"), "keys": keys, "targets": [target]},
+    }
+
+
+def test_a_resync_keeps_the_replicas_sequence_so_a_later_real_change_still_applies(aws: Aws) -> None:
+    # GIVEN a replica written by stream record 5, then changed by hand in dev
+    put_prod_item(aws, value={"S": "v1"})
+    replicator = make_replicator(aws)
+    replicator.handle(item_event(PK, SK, 5))
+    aws.dynamodb.update_item(
+        TableName=table_name("config", "dev"),
+        Key={"pk": {"S": PK}, "sk": {"S": SK}},
+        UpdateExpression="SET #v = :v",
+        ExpressionAttributeNames={"#v": "value"},
+        ExpressionAttributeValues={":v": {"S": "edited in dev"}},
+    )
+    # WHEN a resync repairs dev, only dev
+    result = replicator.handle(resync_request({"pk": {"S": PK}, "sk": {"S": SK}}))
+    assert outcomes(result) == {"dev": "replicated"}
+    dev = replica(aws, "dev")
+    assert dev is not None and dev["value"] == "v1"
+    # THEN it made up no stream position: the replica still records 5
+    assert dev[SEQUENCE_ATTR] == 5
+    # AND the next real change, stream record 6, is applied (a resync that wrote 5 + 1 would have hidden it)
+    put_prod_item(aws, value={"S": "v2"})
+    assert outcomes(replicator.handle(item_event(PK, SK, 6))) == {"dev": "replicated", "staging": "replicated"}
+    dev = replica(aws, "dev")
+    assert dev is not None and dev["value"] == "v2"
+
+
+def test_a_resync_of_a_missing_replica_records_no_sequence(aws: Aws) -> None:
+    put_prod_item(aws, value={"S": "v1"})
+    replicator = make_replicator(aws)
+    assert outcomes(replicator.handle(resync_request({"pk": {"S": PK}, "sk": {"S": SK}}, "staging"))) == {
+        "staging": "replicated"
+    }
+    staging = replica(aws, "staging")
+    assert staging is not None and SEQUENCE_ATTR not in staging
+    put_prod_item(aws, value={"S": "v2"})
+    replicator.handle(item_event(PK, SK, 1))
+    staging = replica(aws, "staging")
+    assert staging is not None and staging["value"] == "v2"
+
+
+def test_a_resync_naming_an_unknown_environment_is_rejected(aws: Aws) -> None:
+    result = make_replicator(aws).handle(resync_request({"pk": {"S": PK}, "sk": {"S": SK}}, "qa"))
+    assert "not replication targets" in result["dead_lettered"][0]["reason"]

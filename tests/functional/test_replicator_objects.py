@@ -9,7 +9,7 @@ from urllib.parse import quote_plus
 import pytest
 import yaml
 
-from pipeline_functions.replicator import ReplicationFailedError, Replicator, ReplicatorSettings, UnsupportedEventError
+from pipeline_functions.replicator import ReplicationFailedError, Replicator, ReplicatorSettings
 from pipeline_functions.replicator.objects import META_ETAG, META_VERSION
 from pipeline_functions.shared.targets import AssumeRoleCredentialsProvider
 
@@ -37,6 +37,7 @@ def make_replicator(aws: Aws, **overrides: str) -> Replicator:
         s3_client=aws.s3,
         dynamodb_client=aws.dynamodb,
         sns_client=aws.sns,
+        sqs_client=aws.sqs,
         credentials_provider=AssumeRoleCredentialsProvider(aws.sts),
     )
 
@@ -95,16 +96,26 @@ def test_binary_object_is_copied_byte_for_byte(aws: Aws) -> None:
     assert aws.read("schemas/model.bin", "staging") == payload
 
 
-def test_unparseable_json_is_copied_unchanged_and_the_notification_says_so(aws: Aws) -> None:
+def test_unparseable_json_is_refused_written_nowhere_and_dead_lettered(aws: Aws) -> None:
+    # GIVEN a prod document that names prod but is not valid JSON, so it cannot be rewritten
     broken = b'{"bucket": "company-data-prod-us-east-1-pl01", '
     aws.put("config/broken.json", broken)
-    result = make_replicator(aws).handle(s3_event("config/broken.json"))
-    assert outcomes(result) == {"dev": "replicated", "staging": "replicated"}
-    assert aws.read("config/broken.json", "dev") == broken
-    sent = aws.notifications("success")
-    assert len(sent) == 2
-    assert all("copied unchanged: invalid JSON" in n["body"]["reason"] for n in sent)
-    assert all(n["body"]["details"]["rewritten"] is False for n in sent)
+    # WHEN it is replicated
+    result = make_replicator(aws).handle(s3_event("config/broken.json", event_id="evt-broken"))
+    # THEN no target gets a copy, the change is dead-lettered at once and one `failed` goes out per target
+    assert outcomes(result) == {"dev": "refused", "staging": "refused"}
+    assert not aws.exists("config/broken.json", "dev") and not aws.exists("config/broken.json", "staging")
+    [letter] = aws.dead_letters()
+    assert letter["requestContext"]["condition"] == "RefusedChange"
+    assert letter["requestPayload"]["id"] == "evt-broken"
+    assert "invalid JSON" in letter["responsePayload"]["errorMessage"]
+    failed = aws.notifications("failure")
+    assert sorted((n["attributes"]["outcome"], n["attributes"]["environment"]) for n in failed) == [
+        ("failed", "dev"),
+        ("failed", "staging"),
+    ]
+    assert all(n["body"]["details"]["attempts"] == 1 and n["body"]["details"]["refused"] for n in failed)
+    assert aws.notifications("success") == []
 
 
 @pytest.mark.parametrize("propagate", [True, False])
@@ -186,23 +197,36 @@ def test_an_object_deleted_before_replication_removes_the_stale_replica(aws: Aws
     assert not aws.exists("config/gone.json", "dev")
 
 
-def test_a_missing_target_bucket_raises_after_a_failure_notification(
+def test_a_missing_target_bucket_is_retried_then_dead_lettered_with_one_failed_notification(
     aws: Aws, capsys: pytest.CaptureFixture[str]
 ) -> None:
     aws.put("config/pipeline.json", "{}")
     aws.s3.delete_bucket(Bucket=bucket_name("staging"))
     replicator = make_replicator(aws)
-    with pytest.raises(ReplicationFailedError, match=r"staging failed .*NoSuchBucket"):
-        replicator.handle(s3_event("config/pipeline.json"))
+    event = s3_event("config/pipeline.json", event_id="evt-retry")
+    # WHEN Lambda runs its first two attempts, each raises so Lambda retries, and says `retrying`
+    for _ in range(2):
+        with pytest.raises(ReplicationFailedError, match=r"staging failed .*NoSuchBucket"):
+            replicator.handle(event)
     assert aws.exists("config/pipeline.json", "dev")  # the healthy target was still written
-    failures = aws.notifications("failure")
-    assert [(n["attributes"]["outcome"], n["attributes"]["environment"]) for n in failures] == [("failed", "staging")]
-    assert "NoSuchBucket" in failures[0]["body"]["reason"]
-    failed = [m for m in emf_metrics(capsys.readouterr().out) if m["name"] == "ReplicationFailed"]
-    assert [m["dimensions"]["TargetEnvironment"] for m in failed] == ["staging"]
-    # AND the failure released the idempotency record, so Lambda's retry really runs again
-    with pytest.raises(ReplicationFailedError):
-        replicator.handle(s3_event("config/pipeline.json"))
+    retrying = aws.notifications("failure")
+    assert [(n["attributes"]["outcome"], n["body"]["details"]["attempts"]) for n in retrying] == [
+        ("retrying", 1),
+        ("retrying", 2),
+    ]
+    # AND the last attempt dead-letters the change itself and sends one `failed` naming the attempts
+    result = replicator.handle(event)
+    assert result["dead_lettered"][0]["attempts"] == 3
+    [final] = aws.notifications("failure")
+    assert (final["attributes"]["outcome"], final["attributes"]["environment"]) == ("failed", "staging")
+    assert final["body"]["details"]["attempts"] == 3 and "NoSuchBucket" in final["body"]["reason"]
+    [letter] = aws.dead_letters()
+    assert (letter["requestContext"]["condition"], letter["requestContext"]["approximateInvokeCount"]) == (
+        "RetriesExhausted",
+        3,
+    )
+    metrics = [m["name"] for m in emf_metrics(capsys.readouterr().out) if m["name"].startswith("Replication")]
+    assert metrics.count("ReplicationRetrying") == 2 and metrics.count("ReplicationFailed") == 1
 
 
 def test_an_on_failure_destination_record_is_redriven(aws: Aws) -> None:
@@ -234,19 +258,28 @@ def test_keys_outside_the_replicated_prefixes_are_skipped(aws: Aws) -> None:
         ("not even an object", "expected a JSON object"),
     ],
 )
-def test_malformed_and_unknown_events_raise_and_are_notified(aws: Aws, event: Any, reason: str) -> None:
-    with pytest.raises(UnsupportedEventError, match=reason):
-        make_replicator(aws).handle(event)
+def test_malformed_and_unknown_events_are_rejected_notified_and_dead_lettered(
+    aws: Aws, event: Any, reason: str
+) -> None:
+    result = make_replicator(aws).handle(event)
     rejected = aws.notifications("failure")
     assert [n["attributes"]["outcome"] for n in rejected] == ["rejected"]
     assert reason in rejected[0]["body"]["reason"]
+    [letter] = aws.dead_letters()
+    assert letter["requestPayload"] == event and letter["requestContext"]["condition"] == "RejectedRecord"
+    assert result["dead_lettered"][0]["condition"] == "RejectedRecord"
 
 
 def test_events_from_another_bucket_are_rejected(aws: Aws) -> None:
     event = s3_event("config/pipeline.json")
     event["detail"]["bucket"]["name"] = bucket_name("dev")
-    with pytest.raises(UnsupportedEventError, match="replicates 'company-data-prod"):
-        make_replicator(aws).handle(event)
+    result = make_replicator(aws).handle(event)
+    assert "replicates 'company-data-prod" in result["dead_lettered"][0]["reason"]
+
+
+def test_without_a_dead_letter_queue_a_rejected_record_fails_the_invocation(aws: Aws) -> None:
+    with pytest.raises(ReplicationFailedError, match="unknown event source"):
+        make_replicator(aws, DEAD_LETTER_QUEUE_URL="").handle({"source": "aws.ec2", "id": "e1"})
 
 
 def test_lambda_handler_reads_its_configuration_from_the_environment(

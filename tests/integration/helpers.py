@@ -7,10 +7,14 @@ clients unless a test asks for a role's own credentials.
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
+import sys
 import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
@@ -204,3 +208,82 @@ def assert_denied(call: Callable[[], Any], what: str) -> None:
         call()
     error = caught.value.response.get("Error", {})
     assert error.get("Code") == "AccessDenied", f"{what}: expected AccessDenied, got {error}"
+
+
+# -- The command line and the replication DLQ, as an operator uses them -------------------------------------------
+
+CLI = Path(sys.executable).parent / "pipeline-infra"
+CLI_TIMEOUT_SECONDS = 600
+
+
+def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`pipeline-infra ARGS` run in the workspace at `root`, as a user runs it; never raises on its exit code."""
+    return subprocess.run(
+        [str(CLI), *args], cwd=root, capture_output=True, text=True, check=False, timeout=CLI_TIMEOUT_SECONDS
+    )
+
+
+def run_repair(root: Path, command: str) -> subprocess.CompletedProcess[str]:
+    """Run a repair line exactly as a report printed it (it must be a `pipeline-infra` command)."""
+    argv = shlex.split(command)
+    assert argv[:1] == ["pipeline-infra"], f"not a pipeline-infra command: {command!r}"
+    return cli(root, *argv[1:])
+
+
+def cli_json(completed: subprocess.CompletedProcess[str]) -> Any:
+    """The JSON a `--format json` command printed; fails the test with its output when it printed none."""
+    try:
+        return json.loads(completed.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"exit {completed.returncode}, no JSON on stdout:\n{completed.stdout}\n{completed.stderr}")
+
+
+def live_drift(root: Path, env: str) -> tuple[int, dict[str, Any]]:
+    """`pipeline-infra drift --live --env ENV --format json`: its exit code and report."""
+    completed = cli(root, "drift", "--live", "--env", env, "--format", "json")
+    assert completed.returncode in (0, 1), completed.stdout + completed.stderr
+    return completed.returncode, cli_json(completed)
+
+
+def about(key: str) -> Callable[[dict[str, Any]], bool]:
+    """Whether a dead-letter record's original event names exactly this object key."""
+    quoted = json.dumps(key)
+    return lambda record: quoted in json.dumps(record.get("requestPayload"))
+
+
+def _sweep(sqs: Any, queue_url: str, match: Callable[[dict[str, Any]], bool], take: bool) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    while True:  # hidden while collected, so each receive hands out the next ones
+        batch = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=60
+        ).get("Messages", [])
+        if not batch:
+            break
+        messages.extend(batch)
+    found: list[dict[str, Any]] = []
+    for message in messages:
+        record = json.loads(message["Body"])
+        selected = match(record)
+        if selected:
+            found.append(record)
+        if selected and take:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        else:
+            sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+    return found
+
+
+def peek_dead_letters(
+    sqs: Any, queue_url: str, match: Callable[[dict[str, Any]], bool] = lambda _: True
+) -> list[dict[str, Any]]:
+    """Every record in the queue that `match`es, all of them left on the queue (and visible) as they were."""
+    return _sweep(sqs, queue_url, match, take=False)
+
+
+def take_dead_letters(
+    sqs: Any, queue_url: str, match: Callable[[dict[str, Any]], bool] = lambda _: True
+) -> list[dict[str, Any]]:
+    """Every record in the queue that `match`es, deleted from it; the others are left as they were."""
+    return _sweep(sqs, queue_url, match, take=True)

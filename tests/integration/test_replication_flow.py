@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pipeline_infra_tools.operations.events import item_event, object_event
 from pipeline_infra_tools.sandbox.lambda_runtime.process import runtime_for
+from tests.integration.aws_events import item_event, object_event
 from tests.integration.helpers import (
     object_versions,
     overlay_level,

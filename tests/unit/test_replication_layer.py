@@ -50,7 +50,8 @@ def test_object_rule_matches_prod_bucket_config_and_schemas_only(replication: Re
     pattern = json.loads(replication.named("capture-s3-changes").inputs["eventPattern"])
     assert pattern == object_change_pattern(prod_bucket, ["config/", "schemas/"])
     assert pattern["detail"]["bucket"]["name"] == [prod_bucket]
-    assert set(pattern["detail-type"]) == {"Object Created", "Object Deleted"}
+    expected = {"Object Created", "Object Deleted", "Object Tags Added", "Object Tags Deleted"}
+    assert set(pattern["detail-type"]) == expected
 
 
 def test_config_rule_matches_prod_table_stream_only(replication: RenderedStack, rendered: dict) -> None:

@@ -17,6 +17,14 @@ REPLICATION_PREFIXES_ENV = "REPLICATION_PREFIXES"
 PROPAGATE_DELETES_ENV = "PROPAGATE_DELETES"
 MULTIPART_THRESHOLD_BYTES_ENV = "MULTIPART_THRESHOLD_BYTES"
 REWRITE_MAX_BYTES_ENV = "REWRITE_MAX_BYTES"
+REWRITE_IN_MEMORY_BYTES_ENV = "REWRITE_IN_MEMORY_BYTES"
+# JSON list of key prefixes (within the replicated ones) whose documents may be copied verbatim when they
+# cannot be rewritten; such replicas are marked in their metadata and reported as approved differences.
+VERBATIM_PREFIXES_ENV = "VERBATIM_PREFIXES"
+# The replication DLQ: the replicator puts each change that finally failed there itself, one message per change.
+DEAD_LETTER_QUEUE_URL_ENV = "DEAD_LETTER_QUEUE_URL"
+# Lambda's async retries + 1: the attempt after which a failing change is final (dead-lettered, `failed`).
+ASYNC_MAX_ATTEMPTS_ENV = "ASYNC_MAX_ATTEMPTS"
 # "false" makes the replicator write with its own credentials instead of assuming each target's writer role
 # (a single-account setup, or a caller that injects credentials some other way).
 REPLICATION_ASSUME_ROLES_ENV = "REPLICATION_ASSUME_ROLES"
@@ -27,7 +35,11 @@ AWS_RETRY_MODE_ENV = "AWS_RETRY_MODE"
 DEFAULT_REPLICATION_PREFIXES = ("config/", "schemas/")
 # S3 CopyObject accepts up to 5 GiB; above that only UploadPartCopy works.
 DEFAULT_MULTIPART_THRESHOLD_BYTES = 5 * 1024**3
-DEFAULT_REWRITE_MAX_BYTES = 1024**2
+# Documents up to this size are parsed in memory; larger ones are rewritten as a stream.
+DEFAULT_REWRITE_IN_MEMORY_BYTES = 1024**2
+# Larger documents are refused (dead-lettered), never copied unrewritten: see the replicator's README section.
+DEFAULT_REWRITE_MAX_BYTES = 1024**3
+DEFAULT_ASYNC_MAX_ATTEMPTS = 3
 DEFAULT_IDEMPOTENCY_TTL_SECONDS = 3600
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_RETRY_MODE = "standard"
@@ -37,6 +49,12 @@ METRICS_NAMESPACE = "PipelineInfra"
 S3_EVENT_SOURCE = "aws.s3"
 OBJECT_CREATED = "Object Created"
 OBJECT_DELETED = "Object Deleted"
+OBJECT_TAGS_ADDED = "Object Tags Added"
+OBJECT_TAGS_DELETED = "Object Tags Deleted"
 # What the config table's Pipe puts on the replication bus.
 CONFIG_CHANGE_SOURCE = "pipeline-infra.config-table"
 CONFIG_CHANGE_DETAIL_TYPE = "Config Item Changed"
+# What `pipeline-infra resync` sends the replicator: bring one object or item of one target in line with prod.
+RESYNC_SOURCE = "pipeline-infra.resync"
+RESYNC_OBJECT_DETAIL_TYPE = "Resync Object"
+RESYNC_ITEM_DETAIL_TYPE = "Resync Item"

@@ -170,6 +170,7 @@ class LayerContext:
             success_topic_arn=notifications.require_output("success_topic_arn"),
             failure_topic_arn=notifications.require_output("failure_topic_arn"),
             dlq_arn=notifications.require_output("replication_dlq_arn"),
+            dlq_url=notifications.require_output("replication_dlq_url"),
         )
 
     def replication_targets(self) -> list[ReplicationTarget]:

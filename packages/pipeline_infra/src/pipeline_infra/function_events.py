@@ -9,6 +9,8 @@ from __future__ import annotations
 S3_EVENT_SOURCE = "aws.s3"
 OBJECT_CREATED = "Object Created"
 OBJECT_DELETED = "Object Deleted"
+OBJECT_TAGS_ADDED = "Object Tags Added"
+OBJECT_TAGS_DELETED = "Object Tags Deleted"
 CONFIG_CHANGE_SOURCE = "pipeline-infra.config-table"
 CONFIG_CHANGE_DETAIL_TYPE = "Config Item Changed"
 
@@ -17,5 +19,7 @@ __all__ = [
     "CONFIG_CHANGE_SOURCE",
     "OBJECT_CREATED",
     "OBJECT_DELETED",
+    "OBJECT_TAGS_ADDED",
+    "OBJECT_TAGS_DELETED",
     "S3_EVENT_SOURCE",
 ]

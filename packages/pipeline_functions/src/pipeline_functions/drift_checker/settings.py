@@ -23,6 +23,8 @@ class DriftCheckerSettings:
     targets: tuple[ReplicationTarget, ...]
     prefixes: tuple[str, ...] = c.DEFAULT_REPLICATION_PREFIXES
     rewrite_max_bytes: int = c.DEFAULT_REWRITE_MAX_BYTES
+    rewrite_in_memory_bytes: int = c.DEFAULT_REWRITE_IN_MEMORY_BYTES
+    verbatim_prefixes: tuple[str, ...] = ()
     success_topic_arn: str | None = None
     failure_topic_arn: str | None = None
     assume_roles: bool = True
@@ -37,6 +39,8 @@ class DriftCheckerSettings:
             targets=parse_targets(read_json(c.REPLICATION_TARGETS_ENV, [], environ)),
             prefixes=read_prefixes(c.REPLICATION_PREFIXES_ENV, c.DEFAULT_REPLICATION_PREFIXES, environ),
             rewrite_max_bytes=read_int(c.REWRITE_MAX_BYTES_ENV, c.DEFAULT_REWRITE_MAX_BYTES, environ),
+            rewrite_in_memory_bytes=read_int(c.REWRITE_IN_MEMORY_BYTES_ENV, c.DEFAULT_REWRITE_IN_MEMORY_BYTES, environ),
+            verbatim_prefixes=read_prefixes(c.VERBATIM_PREFIXES_ENV, (), environ),
             success_topic_arn=optional_str(c.SUCCESS_TOPIC_ARN_ENV, environ),
             failure_topic_arn=optional_str(c.FAILURE_TOPIC_ARN_ENV, environ),
             assume_roles=read_bool(c.REPLICATION_ASSUME_ROLES_ENV, True, environ),

@@ -8,6 +8,7 @@ so a late or reordered record can never replace a newer replica with older data.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ from pipeline_functions.replicator.results import DELETED, REPLICATED, SKIPPED, 
 from pipeline_functions.shared.rewrite import Rewriter
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from pipeline_functions.replicator.events import ItemChange
@@ -82,63 +85,116 @@ class ItemReplicator:
         self._settings = settings
         self._dynamodb = source_dynamodb
 
-    def read_source(self, change: ItemChange) -> dict[str, Any] | None:
-        response = self._dynamodb.get_item(TableName=self._settings.source_table, Key=change.keys, ConsistentRead=True)
+    def read_source(self, keys: dict[str, Any]) -> dict[str, Any] | None:
+        response = self._dynamodb.get_item(TableName=self._settings.source_table, Key=keys, ConsistentRead=True)
         item = response.get("Item")
         return dict(item) if item else None
 
     def replicate(
         self, change: ItemChange, source: dict[str, Any] | None, target: ReplicationTarget, dynamodb: DynamoDBClient
     ) -> TargetResult:
+        """A stream record: write only if the replica holds an older stream sequence (or none)."""
+        guard = _Guard(_CONDITION, {"#seq": SEQUENCE_ATTR}, {":seq": {"N": change.sequence}})
+        stale = f"replica already holds stream sequence >= {change.sequence}; writing would go backwards"
+        return self._apply(
+            change.keys, source, target, dynamodb, guard, Decimal(change.sequence), stale, change.event_time
+        )
+
+    def resync(
+        self,
+        keys: dict[str, Any],
+        source: dict[str, Any] | None,
+        target: ReplicationTarget,
+        dynamodb: DynamoDBClient,
+        event_time: datetime,
+    ) -> TargetResult:
+        """`pipeline-infra resync`: write prod's current item, keeping the sequence the replica records.
+
+        A resync has no stream sequence of its own. Giving it one would make up a position in the stream, and a
+        later real change whose sequence is not above the made-up one would be skipped. So the write keeps the
+        replica's sequence and is conditional on the replica being unchanged since it was read: a live change
+        that lands in between wins, and every later one still applies.
+        """
         rewriter = Rewriter(target.replacements, target.overlay)
-        keys = to_dynamodb(rewriter.checked(rewriter.value(to_python(change.keys)), "item key"))
-        names = {"#seq": SEQUENCE_ATTR}
-        values = {":seq": {"N": change.sequence}}
+        target_keys = to_dynamodb(rewriter.checked(rewriter.value(to_python(keys)), "item key"))
+        current = (
+            dynamodb.get_item(
+                TableName=target.config_table,
+                Key=target_keys,
+                ConsistentRead=True,
+                ProjectionExpression="#seq",
+                ExpressionAttributeNames={"#seq": SEQUENCE_ATTR},
+            ).get("Item")
+            or {}
+        )
+        recorded = current.get(SEQUENCE_ATTR, {}).get("N")
+        if recorded is None:
+            guard = _Guard("attribute_not_exists(#seq)", {"#seq": SEQUENCE_ATTR}, {})
+        else:
+            guard = _Guard("#seq = :seq", {"#seq": SEQUENCE_ATTR}, {":seq": {"N": recorded}})
+        moved = "a live change reached the replica during the resync; it holds the newer state"
+        sequence = Decimal(recorded) if recorded is not None else None
+        return self._apply(keys, source, target, dynamodb, guard, sequence, moved, event_time)
+
+    def _apply(
+        self,
+        keys: dict[str, Any],
+        source: dict[str, Any] | None,
+        target: ReplicationTarget,
+        dynamodb: DynamoDBClient,
+        guard: _Guard,
+        sequence: Decimal | None,
+        stale: str,
+        event_time: datetime,
+    ) -> TargetResult:
+        rewriter = Rewriter(target.replacements, target.overlay)
+        target_keys = to_dynamodb(rewriter.checked(rewriter.value(to_python(keys)), "item key"))
         if source is None:
             if not self._settings.propagate_deletes:
                 return TargetResult(target.environment, SKIPPED, "prod item is gone; delete propagation is off")
             try:
                 response = dynamodb.delete_item(
-                    TableName=target.config_table,
-                    Key=keys,
-                    ConditionExpression=_CONDITION,
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=values,
-                    ReturnValues="ALL_OLD",
+                    TableName=target.config_table, Key=target_keys, ReturnValues="ALL_OLD", **guard.kwargs()
                 )
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                    return TargetResult(target.environment, SKIPPED, "replica was written by a newer stream record")
+                    return TargetResult(target.environment, SKIPPED, stale)
                 raise
             if not response.get("Attributes"):
                 return TargetResult(target.environment, SKIPPED, "prod item is gone and the replica is already absent")
             return TargetResult(target.environment, DELETED, "prod item is gone; replica deleted")
 
         python_item = {k: v for k, v in to_python(source).items() if k not in REPLICA_ATTRIBUTES}
-        rewritten = rewriter.checked(rewriter.item(python_item), f"item {describe_key(change.keys)}")
-        rewritten[SEQUENCE_ATTR] = Decimal(change.sequence)
-        rewritten[EVENT_TIME_ATTR] = change.event_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+        rewritten = rewriter.checked(rewriter.item(python_item), f"item {describe_key(keys)}")
+        if sequence is not None:
+            rewritten[SEQUENCE_ATTR] = sequence
+        rewritten[EVENT_TIME_ATTR] = event_time.strftime("%Y-%m-%dT%H:%M:%SZ")
         item = to_dynamodb(rewritten)
         size = item_size(item)
         if size > MAX_ITEM_BYTES:
             raise ItemTooLargeError(
-                f"item {describe_key(change.keys)} is {size} bytes after rewriting for {target.environment}; "
+                f"item {describe_key(keys)} is {size} bytes after rewriting for {target.environment}; "
                 f"DynamoDB accepts at most {MAX_ITEM_BYTES}"
             )
         try:
-            dynamodb.put_item(
-                TableName=target.config_table,
-                Item=item,
-                ConditionExpression=_CONDITION,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
+            dynamodb.put_item(TableName=target.config_table, Item=item, **guard.kwargs())
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return TargetResult(
-                    target.environment,
-                    SKIPPED,
-                    f"replica already holds stream sequence >= {change.sequence}; writing would go backwards",
-                )
+                return TargetResult(target.environment, SKIPPED, stale)
             raise
         return TargetResult(target.environment, REPLICATED, f"item rewritten for {target.environment}", size, True)
+
+
+@dataclass(frozen=True)
+class _Guard:
+    """The condition a replica write is made under."""
+
+    expression: str
+    names: dict[str, str]
+    values: dict[str, Any]
+
+    def kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"ConditionExpression": self.expression, "ExpressionAttributeNames": self.names}
+        if self.values:
+            kwargs["ExpressionAttributeValues"] = self.values
+        return kwargs

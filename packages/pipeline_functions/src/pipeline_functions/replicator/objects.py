@@ -1,5 +1,12 @@
-"""Replicating one prod S3 object to one target: server-side copy, multipart above the threshold,
-rewritten JSON/YAML below the rewrite limit, deletes when the prod object is gone.
+"""Replicating one prod S3 object to one target, and what the replicator refuses to write.
+
+- Binary content is copied server-side (multipart above the threshold), byte for byte.
+- JSON and YAML are rewritten (parsed in memory up to ``rewrite_in_memory_bytes``, streamed above); other text
+  configuration formats (``.ini``, ``.properties``, ``.env``, ``.toml``, ``.txt``, ...) get the identifier
+  replacements, streamed. Either way no replica may still name a prod identifier.
+- A document that cannot be rewritten (not UTF-8, invalid JSON/YAML, above ``rewrite_max_bytes``, or still
+  naming prod after rewriting) is refused: nothing is written to the target. Under a ``verbatim_prefixes``
+  prefix it is copied byte for byte instead and marked ``replica-verbatim: true``.
 
 The replica's user metadata records the source version (``source-version-id``, ``source-etag``,
 ``source-last-modified``); a write that would replace a newer source version with an older one is skipped.
@@ -10,31 +17,29 @@ from __future__ import annotations
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from pipeline_functions.exceptions import UnparseableDocumentError
-from pipeline_functions.replicator.results import DELETED, REPLICATED, SKIPPED, SourceObject, TargetResult
-from pipeline_functions.shared.rewrite import Rewriter, document_format, dump_document, parse_document
+from pipeline_functions.exceptions import RewriteError, UnparseableDocumentError
+from pipeline_functions.replicator.object_writes import ObjectWriter, kept_headers
+from pipeline_functions.replicator.results import DELETED, REFUSED, REPLICATED, SKIPPED, SourceObject, TargetResult
+from pipeline_functions.shared.rewrite import Rewriter, content_format, dump_document, parse_document
+from pipeline_functions.shared.streaming import rewrite_chunks
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import CompletedPartTypeDef, CopySourceTypeDef
 
     from pipeline_functions.replicator.settings import ReplicatorSettings
-    from pipeline_functions.shared.s3events import S3ObjectEvent
     from pipeline_functions.shared.targets import ReplicationTarget
-
-logger = Logger()
 
 META_VERSION = "source-version-id"
 META_ETAG = "source-etag"
 META_LAST_MODIFIED = "source-last-modified"
 META_REWRITTEN = "replica-rewritten"
-REPLICA_METADATA = (META_VERSION, META_ETAG, META_LAST_MODIFIED, META_REWRITTEN)
-_MIN_PART = 5 * 1024**2
-_MAX_PART = 5 * 1024**3
-_MAX_PARTS = 10_000
+META_VERBATIM = "replica-verbatim"
+REPLICA_METADATA = (META_VERSION, META_ETAG, META_LAST_MODIFIED, META_REWRITTEN, META_VERBATIM)
+READ_CHUNK = 1024**2
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
@@ -51,24 +56,6 @@ def head(s3: S3Client, bucket: str, key: str, version_id: str | None = None) -> 
         raise
 
 
-def _source(key: str, response: dict[str, Any]) -> SourceObject:
-    return SourceObject(
-        key=key,
-        size=int(response.get("ContentLength", 0)),
-        etag=str(response.get("ETag", "")).strip('"'),
-        version_id=response.get("VersionId"),
-        last_modified=response["LastModified"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        content_type=response.get("ContentType") or "binary/octet-stream",
-        metadata={k: v for k, v in (response.get("Metadata") or {}).items() if k not in REPLICA_METADATA},
-    )
-
-
-def part_size(size: int, threshold: int) -> int:
-    """Parts as large as the threshold allows, within S3's 5 MiB-5 GiB and 10 000-part limits."""
-    needed = -(-size // _MAX_PARTS)
-    return min(max(threshold, needed, _MIN_PART), _MAX_PART)
-
-
 class ObjectReplicator:
     """Brings the replica of one prod key in line with prod's current state."""
 
@@ -76,7 +63,7 @@ class ObjectReplicator:
         self._settings = settings
         self._s3 = source_s3
 
-    def resolve(self, change: S3ObjectEvent) -> tuple[str, SourceObject | None]:
+    def resolve(self, key: str, alternate_key: str | None = None, etag: str | None = None) -> tuple[str, Any]:
         """Which key the event means and the prod object's current state (None if it no longer exists).
 
         The verbatim key wins; the URL-decoded one is used only when the verbatim key is absent and the
@@ -84,23 +71,54 @@ class ObjectReplicator:
         both resolve and an unrelated object is never picked.
         """
         bucket = self._settings.source_bucket
-        found = head(self._s3, bucket, change.key)
+        found = head(self._s3, bucket, key)
         if found is not None:
-            return change.key, _source(change.key, found)
-        if change.alternate_key and change.etag:
-            alternate = head(self._s3, bucket, change.alternate_key)
-            if alternate is not None and str(alternate.get("ETag", "")).strip('"') == change.etag:
-                return change.alternate_key, _source(change.alternate_key, alternate)
-        return change.key, None
+            return key, self._source(key, found)
+        if alternate_key and etag:
+            alternate = head(self._s3, bucket, alternate_key)
+            if alternate is not None and str(alternate.get("ETag", "")).strip('"') == etag:
+                return alternate_key, self._source(alternate_key, alternate)
+        return key, None
 
-    def replicate(self, key: str, source: SourceObject | None, target: ReplicationTarget, s3: S3Client) -> TargetResult:
-        """Apply prod's current state of ``key`` to ``target`` using the target's ``s3`` client."""
+    def _source(self, key: str, response: dict[str, Any]) -> SourceObject:
+        version_id = response.get("VersionId")
+        kwargs: dict[str, Any] = {"Bucket": self._settings.source_bucket, "Key": key}
+        if version_id:
+            kwargs["VersionId"] = version_id
+        tag_set = self._s3.get_object_tagging(**kwargs).get("TagSet", [])
+        return SourceObject(
+            key=key,
+            size=int(response.get("ContentLength", 0)),
+            etag=str(response.get("ETag", "")).strip('"'),
+            version_id=version_id,
+            last_modified=response["LastModified"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            content_type=response.get("ContentType") or "binary/octet-stream",
+            metadata={k: v for k, v in (response.get("Metadata") or {}).items() if k not in REPLICA_METADATA},
+            headers=kept_headers(response),
+            tags=tuple((tag["Key"], tag["Value"]) for tag in tag_set),
+        )
+
+    def replicate(
+        self,
+        key: str,
+        source: SourceObject | None,
+        target: ReplicationTarget,
+        s3: S3Client,
+        *,
+        force: bool = False,
+    ) -> TargetResult:
+        """Apply prod's current state of ``key`` to ``target`` using the target's ``s3`` client.
+
+        ``force`` (a resync) rewrites a replica that records the same source version, since its content may
+        still be wrong; it never replaces a replica that records a newer source version.
+        """
         replica = head(s3, target.bucket, key)
         if source is None:
             return self._delete(key, replica, target, s3)
         if replica is not None:
             meta = replica.get("Metadata") or {}
-            if meta.get(META_ETAG) == source.etag and meta.get(META_VERSION, "") == (source.version_id or ""):
+            same = meta.get(META_ETAG) == source.etag and meta.get(META_VERSION, "") == (source.version_id or "")
+            if same and not force:
                 return TargetResult(target.environment, SKIPPED, "replica already holds this source version")
             if meta.get(META_LAST_MODIFIED, "") > source.last_modified:
                 return TargetResult(
@@ -109,26 +127,21 @@ class ObjectReplicator:
                     f"replica holds a newer source version ({meta[META_LAST_MODIFIED]} > {source.last_modified}); "
                     "writing would go backwards",
                 )
-        fmt = document_format(key)
-        if fmt is not None and source.size <= self._settings.rewrite_max_bytes:
-            return self._rewrite(key, source, fmt, target, s3)
-        if source.size > self._settings.multipart_threshold_bytes:
-            self._multipart_copy(source, target, s3, self._metadata(source, rewritten=False))
-        else:
-            s3.copy_object(
-                Bucket=target.bucket,
-                Key=key,
-                CopySource=self._copy_source(source),
-                MetadataDirective="REPLACE",
-                ContentType=source.content_type,
-                Metadata=self._metadata(source, rewritten=False),
-            )
-        reason = "copied unchanged"
-        if fmt is not None:
-            limit = self._settings.rewrite_max_bytes
-            reason = f"copied unchanged: {source.size} bytes is above the rewrite limit of {limit}"
-            logger.warning("config document too large to rewrite; copied unchanged", extra={"key": key})
-        return TargetResult(target.environment, REPLICATED, reason, source.size, rewritten=False)
+        return self._write(source, target, ObjectWriter(s3, target.bucket, self._settings.source_bucket))
+
+    def sync_tags(self, key: str, source: SourceObject | None, target: ReplicationTarget, s3: S3Client) -> TargetResult:
+        """A tag change in prod: retag the replica, or replicate the object if the replica is not this version."""
+        replica = head(s3, target.bucket, key)
+        meta = (replica or {}).get("Metadata") or {}
+        if source is None or replica is None or meta.get(META_ETAG) != source.etag:
+            return self.replicate(key, source, target, s3)
+        rewriter = Rewriter(target.replacements, target.overlay)
+        try:
+            tags = self._tags(source, rewriter, target)
+        except RewriteError as exc:
+            return TargetResult(target.environment, REFUSED, str(exc))
+        ObjectWriter(s3, target.bucket, self._settings.source_bucket).put_tags(key, tags)
+        return TargetResult(target.environment, REPLICATED, f"tags updated ({len(tags)} tags)", 0, rewritten=False)
 
     def _delete(
         self, key: str, replica: dict[str, Any] | None, target: ReplicationTarget, s3: S3Client
@@ -140,45 +153,89 @@ class ObjectReplicator:
         s3.delete_object(Bucket=target.bucket, Key=key)
         return TargetResult(target.environment, DELETED, "prod object is gone; replica deleted")
 
-    def _rewrite(
-        self, key: str, source: SourceObject, fmt: str, target: ReplicationTarget, s3: S3Client
-    ) -> TargetResult:
-        body = self._read(source)
+    def _write(self, source: SourceObject, target: ReplicationTarget, writer: ObjectWriter) -> TargetResult:
+        fmt = content_format(source.key)
         rewriter = Rewriter(target.replacements, target.overlay)
         try:
-            document = parse_document(body, fmt)
-        except UnparseableDocumentError as exc:
-            # Copy it anyway so the environments stay identical, and say why it was not rewritten.
-            logger.warning("object is not parseable; copied unchanged", extra={"key": key, "reason": str(exc)})
-            payload, rewritten, reason = body, False, f"copied unchanged: {exc}"
-        else:
-            result = rewriter.checked(rewriter.document(document), f"s3://{target.bucket}/{key}")
-            payload, rewritten, reason = dump_document(result, fmt), True, f"rewritten {fmt} for {target.environment}"
-        s3.put_object(
-            Bucket=target.bucket,
-            Key=key,
-            Body=payload,
-            ContentType=source.content_type,
-            Metadata=self._metadata(source, rewritten=rewritten),
-        )
-        return TargetResult(target.environment, REPLICATED, reason, len(payload), rewritten=rewritten)
+            tags = self._tags(source, rewriter, target)
+        except RewriteError as exc:
+            return TargetResult(target.environment, REFUSED, f"{exc}; nothing written")
+        if fmt is None:
+            self._copy(source, writer, tags, verbatim=False)
+            return TargetResult(target.environment, REPLICATED, "copied unchanged", source.size, rewritten=False)
+        try:
+            if source.size > self._settings.rewrite_max_bytes:
+                raise UnparseableDocumentError(
+                    f"{source.size} bytes is above the rewrite limit of {self._settings.rewrite_max_bytes} bytes"
+                )
+            written = self._rewrite(source, fmt, rewriter, target, writer, tags)
+        except (UnparseableDocumentError, RewriteError) as exc:
+            reason = f"not rewritable as {fmt}: {exc}"
+            verbatim = next((p for p in self._settings.verbatim_prefixes if source.key.startswith(p)), None)
+            if verbatim is None:
+                return TargetResult(target.environment, REFUSED, f"{reason}; nothing written")
+            self._copy(source, writer, source.tags, verbatim=True)
+            return TargetResult(
+                target.environment,
+                REPLICATED,
+                f"copied verbatim ({verbatim!r} is a verbatim prefix): {reason}",
+                source.size,
+                rewritten=False,
+            )
+        return TargetResult(target.environment, REPLICATED, f"rewritten {fmt} for {target.environment}", written, True)
 
-    def _read(self, source: SourceObject) -> bytes:
+    def _tags(self, source: SourceObject, rewriter: Rewriter, target: ReplicationTarget) -> tuple[tuple[str, str], ...]:
+        tags = tuple((rewriter.text(k), rewriter.text(v)) for k, v in source.tags)
+        rewriter.checked(dict(tags), f"tags of s3://{target.bucket}/{source.key}")
+        return tags
+
+    def _rewrite(
+        self,
+        source: SourceObject,
+        fmt: str,
+        rewriter: Rewriter,
+        target: ReplicationTarget,
+        writer: ObjectWriter,
+        tags: tuple[tuple[str, str], ...],
+    ) -> int:
+        what = f"s3://{target.bucket}/{source.key}"
+        metadata = self._metadata(source, rewritten=True)
+        if fmt in ("json", "yaml") and source.size <= self._settings.rewrite_in_memory_bytes:
+            document = rewriter.checked(rewriter.document(parse_document(self._read_all(source), fmt)), what)
+            payload = dump_document(document, fmt)
+            writer.put(source, payload, metadata, tags)
+            return len(payload)
+        return writer.stream(source, rewrite_chunks(self._chunks(source), fmt, rewriter, what), metadata, tags)
+
+    def _copy(
+        self, source: SourceObject, writer: ObjectWriter, tags: tuple[tuple[str, str], ...], *, verbatim: bool
+    ) -> None:
+        metadata = self._metadata(source, rewritten=False, verbatim=verbatim)
+        if source.size > self._settings.multipart_threshold_bytes:
+            writer.multipart_copy(source, self._settings.multipart_threshold_bytes, metadata, tags)
+        else:
+            writer.copy(source, metadata, tags)
+
+    def _get(self, source: SourceObject) -> Any:
         kwargs: dict[str, Any] = {"Bucket": self._settings.source_bucket, "Key": source.key}
         if source.version_id:
             kwargs["VersionId"] = source.version_id
         else:
             kwargs["IfMatch"] = source.etag
-        return bytes(self._s3.get_object(**kwargs)["Body"].read())
+        return self._s3.get_object(**kwargs)["Body"]
 
-    def _copy_source(self, source: SourceObject) -> CopySourceTypeDef:
-        copy_source: CopySourceTypeDef = {"Bucket": self._settings.source_bucket, "Key": source.key}
-        if source.version_id:
-            copy_source["VersionId"] = source.version_id  # copy exactly the version that was checked
-        return copy_source
+    def _read_all(self, source: SourceObject) -> bytes:
+        return bytes(self._get(source).read())
+
+    def _chunks(self, source: SourceObject) -> Iterator[bytes]:
+        body = self._get(source)
+        try:
+            yield from body.iter_chunks(READ_CHUNK)
+        finally:
+            body.close()
 
     @staticmethod
-    def _metadata(source: SourceObject, *, rewritten: bool) -> dict[str, str]:
+    def _metadata(source: SourceObject, *, rewritten: bool, verbatim: bool = False) -> dict[str, str]:
         metadata = dict(source.metadata)
         metadata.update(
             {
@@ -188,34 +245,6 @@ class ObjectReplicator:
                 META_REWRITTEN: "true" if rewritten else "false",
             }
         )
+        if verbatim:
+            metadata[META_VERBATIM] = "true"
         return metadata
-
-    def _multipart_copy(
-        self, source: SourceObject, target: ReplicationTarget, s3: S3Client, metadata: dict[str, str]
-    ) -> None:
-        """UploadPartCopy: S3 moves the bytes, so memory stays flat whatever the object size."""
-        upload = s3.create_multipart_upload(
-            Bucket=target.bucket, Key=source.key, ContentType=source.content_type, Metadata=metadata
-        )
-        upload_id = upload["UploadId"]
-        step = part_size(source.size, self._settings.multipart_threshold_bytes)
-        parts: list[CompletedPartTypeDef] = []
-        try:
-            for number, start in enumerate(range(0, source.size, step), start=1):
-                end = min(start + step, source.size) - 1
-                response = s3.upload_part_copy(
-                    Bucket=target.bucket,
-                    Key=source.key,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    CopySource=self._copy_source(source),
-                    CopySourceRange=f"bytes={start}-{end}",
-                )
-                parts.append({"PartNumber": number, "ETag": response["CopyPartResult"]["ETag"]})
-            s3.complete_multipart_upload(
-                Bucket=target.bucket, Key=source.key, UploadId=upload_id, MultipartUpload={"Parts": parts}
-            )
-        except BaseException:
-            # Abandoned parts are billed until aborted; the error itself still propagates.
-            s3.abort_multipart_upload(Bucket=target.bucket, Key=source.key, UploadId=upload_id)
-            raise

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 REPLICATED = "replicated"
 DELETED = "deleted"
 SKIPPED = "skipped"
+# Could not be written now (a target error): retried, then dead-lettered.
 FAILED = "failed"
+# Must not be written at all (it would put a prod identifier in the target, or cannot be rewritten): nothing
+# is written and the change is dead-lettered at once, since retrying cannot change the answer.
+REFUSED = "refused"
+UNSUCCESSFUL = frozenset({FAILED, REFUSED})
 
 
 @dataclass(frozen=True)
@@ -34,3 +39,6 @@ class SourceObject:
     last_modified: str  # ISO 8601 UTC
     content_type: str
     metadata: dict[str, str]
+    # Content-Encoding, Cache-Control, ... as PutObject/CopyObject parameters; kept on every replica.
+    headers: dict[str, Any] = field(default_factory=dict)
+    tags: tuple[tuple[str, str], ...] = ()

@@ -1,29 +1,43 @@
-"""The replicator: one change in, every target brought up to date, every outcome logged, measured and notified."""
+"""The replicator: every record of an invocation handled on its own, every outcome logged, measured and notified.
+
+- A good record is replicated to every target; success outcomes are notified per target.
+- A bad record (malformed, another bucket, an unknown source) is rejected alone: a `rejected` notification,
+  a log line naming its event id, and a dead letter; the other records still replicate.
+- A change a target refuses (it cannot be rewritten) is dead-lettered at once with a `failed` notification.
+- A change that fails for a reason that may pass (a target error) makes the invocation raise so Lambda retries
+  it, with a `retrying` notification; on the last attempt it is dead-lettered with one `failed` notification
+  that says how many attempts were made. A redriven dead letter or a resync request gets one attempt.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
 
-from pipeline_functions.exceptions import PipelineFunctionsError
-from pipeline_functions.replicator.events import ItemChange, parse_event
-from pipeline_functions.replicator.exceptions import ReplicationFailedError, UnsupportedEventError
-from pipeline_functions.replicator.items import ItemReplicator, describe_key
-from pipeline_functions.replicator.objects import ObjectReplicator
-from pipeline_functions.replicator.results import DELETED, FAILED, REPLICATED, SKIPPED, TargetResult
+from pipeline_functions.replicator.attempts import AttemptLedger
+from pipeline_functions.replicator.changes import ChangeProcessor, ChangeResult, identity
+from pipeline_functions.replicator.dead_letters import (
+    REFUSED,
+    REJECTED,
+    RETRIES_EXHAUSTED,
+    DeadLetter,
+    DeadLetterQueue,
+)
+from pipeline_functions.replicator.events import Entry, ResyncItem, ResyncObject, parse_event
+from pipeline_functions.replicator.exceptions import ReplicationFailedError
+from pipeline_functions.replicator.results import FAILED
+from pipeline_functions.replicator.results import REFUSED as REFUSED_OUTCOME
 from pipeline_functions.shared.aws import client
 from pipeline_functions.shared.notifications import Notification, Notifier
-from pipeline_functions.shared.s3events import S3ObjectEvent
 from pipeline_functions.shared.targets import (
     AssumeRoleCredentialsProvider,
     CredentialsProvider,
     TargetClientCache,
     own_credentials,
 )
-from pipeline_functions.shared.telemetry import BYTES, SECONDS, emit_metric
+from pipeline_functions.shared.telemetry import emit_metric
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,13 +48,31 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
 
     from pipeline_functions.replicator.settings import ReplicatorSettings
 
 logger = Logger()
 SOURCE = "replicator"
-# Errors that mean "this target could not be written now": reported per target, then raised for a retry.
-TARGET_ERRORS = (ClientError, BotoCoreError, PipelineFunctionsError)
+
+
+class _TransientFailure(ReplicationFailedError):
+    """A change some target could not take now; carries the outcomes so the caller can report them."""
+
+    def __init__(self, result: ChangeResult) -> None:
+        super().__init__(result.describe())
+        self.result = result
+
+
+@dataclass
+class _Invocation:
+    context: LambdaContext | None
+    results: list[dict[str, Any]] = field(default_factory=list)
+    dead_lettered: list[dict[str, Any]] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+
+    def response(self) -> dict[str, Any]:
+        return {"results": self.results, "dead_lettered": self.dead_lettered}
 
 
 class Replicator:
@@ -53,22 +85,29 @@ class Replicator:
         s3_client: S3Client | None = None,
         dynamodb_client: DynamoDBClient | None = None,
         sns_client: SNSClient | None = None,
+        sqs_client: SQSClient | None = None,
         idempotency_client: DynamoDBClient | None = None,
         credentials_provider: CredentialsProvider | None = None,
     ) -> None:
         self.settings = settings
-        self._s3 = s3_client or client("s3")
-        self._dynamodb = dynamodb_client or client("dynamodb")
+        dynamodb = dynamodb_client or client("dynamodb")
         if credentials_provider is None:
             credentials_provider = AssumeRoleCredentialsProvider() if settings.assume_roles else own_credentials
-        self._targets = TargetClientCache(credentials_provider)
-        self._objects = ObjectReplicator(settings, self._s3)
-        self._items = ItemReplicator(settings, self._dynamodb)
+        self._changes = ChangeProcessor(
+            settings, s3_client or client("s3"), dynamodb, TargetClientCache(credentials_provider)
+        )
         self._notifier = Notifier(sns_client or client("sns"), settings.success_topic_arn, settings.failure_topic_arn)
+        self._dead_letters: DeadLetterQueue | None = None
+        if settings.dead_letter_queue_url:
+            self._dead_letters = DeadLetterQueue(sqs_client or client("sqs"), settings.dead_letter_queue_url)
+        else:
+            logger.warning("DEAD_LETTER_QUEUE_URL is not set: a failing record fails its whole invocation")
+        ledger_client = idempotency_client or dynamodb if settings.idempotency_table else None
+        self._ledger = AttemptLedger(ledger_client, settings.idempotency_table, settings.idempotency_ttl_seconds)
         self._idempotency_config: IdempotencyConfig | None = None
         self._process: Callable[..., dict[str, Any]] = self._process_change
         if settings.idempotency_table:
-            self._process = self._idempotent(settings.idempotency_table, idempotency_client or self._dynamodb)
+            self._process = self._idempotent(settings.idempotency_table, idempotency_client or dynamodb)
         else:
             logger.warning("IDEMPOTENCY_TABLE is not set: duplicate deliveries are replicated again")
 
@@ -90,147 +129,108 @@ class Replicator:
         )
 
     def handle(self, event: Any, context: LambdaContext | None = None) -> dict[str, Any]:
-        """Process every change in ``event``; raise if any change failed or any part of it was unusable."""
+        """Process every record in ``event``; raise only to have Lambda retry changes that may still succeed."""
         if context is not None and self._idempotency_config is not None:
             self._idempotency_config.register_lambda_context(context)
-        parsed = parse_event(event)
-        results: list[dict[str, Any]] = []
-        failures: list[str] = []
-        for change in parsed.changes:
-            logger.set_correlation_id(change.event_id)
-            rejection = self._reject_reason(change)
-            if rejection:
-                parsed.rejected.append((change.event_id, rejection))
+        invocation = _Invocation(context)
+        for entry in parse_event(event).entries:
+            logger.set_correlation_id(entry.event_id)
+            rejection = entry.rejection or (self._changes.rejection(entry.change) if entry.change else None)
+            if rejection is not None or entry.change is None:
+                self._reject(entry, rejection or "no change", invocation)
                 continue
-            try:
-                results.append(self._process(change=_identity(change), parsed=change))
-            except ReplicationFailedError as exc:
-                failures.append(str(exc))
-        for event_id, reason in parsed.rejected:
-            logger.set_correlation_id(event_id)
-            logger.error("event rejected", extra={"reason": reason, "outcome": "rejected"})
-            emit_metric("EventRejected", 1, dimensions={"Environment": self.settings.environment})
+            self._handle_change(entry, invocation)
+        if invocation.retrying:
+            raise ReplicationFailedError("; ".join(invocation.retrying))
+        return invocation.response()
+
+    def _handle_change(self, entry: Entry, invocation: _Invocation) -> None:
+        # A redriven dead letter is an operator's explicit replay: it must run even if a result is remembered.
+        process = self._process_change if entry.redriven else self._process
+        try:
+            summary = process(change=identity(entry), entry=entry)
+        except _TransientFailure as exc:
+            self._failed(entry, exc.result, invocation, transient=True)
+            return
+        invocation.results.append(summary)
+        result = ChangeResult.from_summary(summary)
+        if result.refused and not result.duplicate:
+            self._failed(entry, result, invocation, transient=False)
+
+    def _process_change(self, change: dict[str, Any], entry: Entry) -> dict[str, Any]:
+        result = self._changes.process(entry)
+        for outcome in result.outcomes:
+            self._changes.report(entry, result.resource, outcome, self._notifier)
+        if result.transient:
+            # Raising keeps the idempotency layer from remembering a change that has not been made yet.
+            raise _TransientFailure(result)
+        return result.summary()
+
+    def _failed(self, entry: Entry, result: ChangeResult, invocation: _Invocation, *, transient: bool) -> None:
+        single_attempt = entry.redriven or isinstance(entry.change, ResyncObject | ResyncItem) or not transient
+        attempt = entry.prior_attempts + 1
+        final = single_attempt or self._dead_letters is None
+        if not single_attempt:
+            counted = self._ledger.record_failure(identity(entry))
+            attempt = counted if counted is not None else attempt
+            final = final or counted is None or counted >= self.settings.async_max_attempts
+        failing = [o for o in result.outcomes if o.outcome in (FAILED, REFUSED_OUTCOME)]
+        outcome = "failed" if final else "retrying"
+        for target in failing:
+            logger.error(
+                "replication failed" if final else "replication attempt failed; Lambda retries it",
+                extra={"resource": result.resource, "attempt": attempt, **target.as_dict(), "outcome": outcome},
+            )
+            metric = "ReplicationFailed" if final else "ReplicationRetrying"
+            emit_metric(metric, 1, dimensions={"TargetEnvironment": target.environment})
             self._notifier.publish(
-                Notification("rejected", self.settings.environment, SOURCE, "event", event_id, reason)
+                Notification(
+                    outcome=outcome,
+                    environment=target.environment,
+                    source=SOURCE,
+                    resource=result.resource,
+                    correlation_id=entry.event_id,
+                    reason=target.reason,
+                    details={
+                        "source_environment": self.settings.environment,
+                        "attempts": attempt,
+                        "max_attempts": 1 if single_attempt else self.settings.async_max_attempts,
+                        "refused": target.outcome == REFUSED_OUTCOME,
+                    },
+                )
             )
-        if failures:
-            raise ReplicationFailedError("; ".join(failures))
-        if parsed.rejected:
-            raise UnsupportedEventError("; ".join(f"{event_id}: {reason}" for event_id, reason in parsed.rejected))
-        return {"results": results}
-
-    def _reject_reason(self, change: S3ObjectEvent | ItemChange) -> str | None:
-        if isinstance(change, S3ObjectEvent) and change.bucket != self.settings.source_bucket:
-            return f"event is for bucket {change.bucket!r}; this replicator replicates {self.settings.source_bucket!r}"
-        if isinstance(change, ItemChange) and change.table_name not in (None, self.settings.source_table):
-            return f"stream record is from table {change.table_name!r}; expected {self.settings.source_table!r}"
-        return None
-
-    def _process_change(self, change: dict[str, Any], parsed: S3ObjectEvent | ItemChange) -> dict[str, Any]:
-        if isinstance(parsed, S3ObjectEvent):
-            resource, outcomes = self._replicate_object(parsed)
-        else:
-            resource, outcomes = self._replicate_item(parsed)
-        for outcome in outcomes:
-            self._report(parsed, resource, outcome)
-        failed = [o for o in outcomes if o.outcome == FAILED]
-        if failed:
-            raise ReplicationFailedError(
-                f"{resource}: " + ", ".join(f"{o.environment} failed ({o.reason})" for o in failed)
-            )
-        return {
-            "event_id": parsed.event_id,
-            "resource": resource,
-            "targets": [o.as_dict() for o in outcomes],
-            "duplicate": False,
-        }
-
-    def _replicate_object(self, change: S3ObjectEvent) -> tuple[str, list[TargetResult]]:
-        resource = f"s3://{self.settings.source_bucket}/{change.key}"
-        try:
-            key, source = self._objects.resolve(change)
-        except TARGET_ERRORS as exc:
-            return resource, self._all_failed(f"reading the prod object failed: {exc}")
-        resource = f"s3://{self.settings.source_bucket}/{key}"
-        if not key.startswith(self.settings.prefixes):
-            return resource, [
-                TargetResult(t.environment, SKIPPED, f"key is outside the replicated prefixes {self.settings.prefixes}")
-                for t in self.settings.targets
-            ]
-        outcomes = []
-        for target in self.settings.targets:
-            try:
-                s3 = self._targets.get(target).s3
-                outcomes.append(self._objects.replicate(key, source, target, s3))
-            except TARGET_ERRORS as exc:
-                outcomes.append(TargetResult(target.environment, FAILED, _describe(exc)))
-        return resource, outcomes
-
-    def _replicate_item(self, change: ItemChange) -> tuple[str, list[TargetResult]]:
-        resource = f"dynamodb://{self.settings.source_table}/{describe_key(change.keys)}"
-        try:
-            source = self._items.read_source(change)
-        except TARGET_ERRORS as exc:
-            return resource, self._all_failed(f"reading the prod item failed: {exc}")
-        outcomes = []
-        for target in self.settings.targets:
-            try:
-                dynamodb = self._targets.get(target).dynamodb
-                outcomes.append(self._items.replicate(change, source, target, dynamodb))
-            except TARGET_ERRORS as exc:
-                outcomes.append(TargetResult(target.environment, FAILED, _describe(exc)))
-        return resource, outcomes
-
-    def _all_failed(self, reason: str) -> list[TargetResult]:
-        return [TargetResult(t.environment, FAILED, reason) for t in self.settings.targets]
-
-    def _report(self, change: S3ObjectEvent | ItemChange, resource: str, result: TargetResult) -> None:
-        dims = {"TargetEnvironment": result.environment}
-        extra = {"resource": resource, **result.as_dict()}
-        if result.outcome in (REPLICATED, DELETED):
-            lag = max((datetime.now(UTC) - change.event_time).total_seconds(), 0.0)
-            logger.info("replication succeeded", extra={**extra, "lag_seconds": lag})
-            emit_metric("ReplicationSucceeded", 1, dimensions=dims)
-            emit_metric("ReplicationLagSeconds", lag, SECONDS, dims)
-            if result.bytes_copied:
-                emit_metric("BytesCopied", result.bytes_copied, BYTES, dims)
-        elif result.outcome == SKIPPED:
-            logger.info("replication skipped", extra=extra)
-            emit_metric("ReplicationSkipped", 1, dimensions=dims)
-        else:
-            logger.error("replication failed", extra=extra)
-            emit_metric("ReplicationFailed", 1, dimensions=dims)
-        self._notifier.publish(
-            Notification(
-                outcome=result.outcome,
-                environment=result.environment,
-                source=SOURCE,
-                resource=resource,
-                correlation_id=change.event_id,
-                reason=result.reason,
-                details={"source_environment": self.settings.environment, "rewritten": result.rewritten},
-            )
+        if not final:
+            invocation.retrying.append(result.describe())
+            return
+        if self._dead_letters is None:
+            raise ReplicationFailedError(result.describe())
+        condition = RETRIES_EXHAUSTED if transient else REFUSED
+        letter = DeadLetter(
+            entry.event_id, entry.payload, condition, attempt, "ReplicationFailedError", result.describe()
         )
+        self._dead_letter(self._dead_letters, letter, invocation)
 
+    def _reject(self, entry: Entry, reason: str, invocation: _Invocation) -> None:
+        logger.error("event rejected", extra={"event_id": entry.event_id, "reason": reason, "outcome": "rejected"})
+        emit_metric("EventRejected", 1, dimensions={"Environment": self.settings.environment})
+        self._notifier.publish(
+            Notification("rejected", self.settings.environment, SOURCE, "event", entry.event_id, reason)
+        )
+        if self._dead_letters is None:
+            # Without a queue of its own, failing the invocation is the only way the record reaches a DLQ.
+            invocation.retrying.append(f"{entry.event_id}: {reason}")
+            return
+        letter = DeadLetter(
+            entry.event_id, entry.payload, REJECTED, entry.prior_attempts + 1, "UnsupportedEventError", reason
+        )
+        self._dead_letter(self._dead_letters, letter, invocation)
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'ClientError')}: {error.get('Message', str(exc))} ({exc.operation_name})"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _identity(change: S3ObjectEvent | ItemChange) -> dict[str, Any]:
-    """What makes two deliveries the same change (event ids differ between S3's own duplicate events)."""
-    if isinstance(change, S3ObjectEvent):
-        return {
-            "kind": "object",
-            "type": change.detail_type,
-            "bucket": change.bucket,
-            "key": change.key,
-            "version": change.version_id or change.sequencer or change.etag or change.event_id,
-        }
-    return {"kind": "item", "keys": change.keys, "sequence": change.sequence, "event": change.event_name}
+    @staticmethod
+    def _dead_letter(queue: DeadLetterQueue, letter: DeadLetter, invocation: _Invocation) -> None:
+        queue.send(letter, invocation.context)
+        emit_metric("DeadLettered", 1, dimensions={"Condition": letter.condition})
+        logger.info("dead-lettered", extra=letter.summary())
+        invocation.dead_lettered.append(letter.summary())
 
 
 def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:

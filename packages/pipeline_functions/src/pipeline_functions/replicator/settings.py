@@ -25,6 +25,10 @@ class ReplicatorSettings:
     propagate_deletes: bool = True
     multipart_threshold_bytes: int = c.DEFAULT_MULTIPART_THRESHOLD_BYTES
     rewrite_max_bytes: int = c.DEFAULT_REWRITE_MAX_BYTES
+    rewrite_in_memory_bytes: int = c.DEFAULT_REWRITE_IN_MEMORY_BYTES
+    verbatim_prefixes: tuple[str, ...] = ()
+    dead_letter_queue_url: str | None = None
+    async_max_attempts: int = c.DEFAULT_ASYNC_MAX_ATTEMPTS
     success_topic_arn: str | None = None
     failure_topic_arn: str | None = None
     idempotency_table: str | None = None
@@ -46,6 +50,10 @@ class ReplicatorSettings:
                 c.DEFAULT_MULTIPART_THRESHOLD_BYTES,
             ),
             rewrite_max_bytes=read_int(c.REWRITE_MAX_BYTES_ENV, c.DEFAULT_REWRITE_MAX_BYTES, environ),
+            rewrite_in_memory_bytes=read_int(c.REWRITE_IN_MEMORY_BYTES_ENV, c.DEFAULT_REWRITE_IN_MEMORY_BYTES, environ),
+            verbatim_prefixes=read_prefixes(c.VERBATIM_PREFIXES_ENV, (), environ),
+            dead_letter_queue_url=optional_str(c.DEAD_LETTER_QUEUE_URL_ENV, environ),
+            async_max_attempts=read_int(c.ASYNC_MAX_ATTEMPTS_ENV, c.DEFAULT_ASYNC_MAX_ATTEMPTS, environ, minimum=1),
             success_topic_arn=optional_str(c.SUCCESS_TOPIC_ARN_ENV, environ),
             failure_topic_arn=optional_str(c.FAILURE_TOPIC_ARN_ENV, environ),
             idempotency_table=optional_str(c.IDEMPOTENCY_TABLE_ENV, environ),

@@ -13,8 +13,9 @@ if TYPE_CHECKING:
 
 logger = Logger()
 
-# Outcomes that go to the failure topic; everything else goes to the success topic.
-FAILURE_OUTCOMES = frozenset({"failed", "invalid", "drift", "rejected"})
+# Outcomes that go to the failure topic; everything else goes to the success topic. `retrying` is an attempt
+# that failed and will be retried: subscribers who want final failures only filter on outcome.
+FAILURE_OUTCOMES = frozenset({"failed", "retrying", "invalid", "drift", "rejected"})
 # SNS message bodies are limited to 256 KiB; reasons are trimmed well below that.
 _MAX_REASON = 4000
 

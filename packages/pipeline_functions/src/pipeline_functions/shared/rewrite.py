@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 JSON_SUFFIXES = (".json",)
 YAML_SUFFIXES = (".yaml", ".yml")
+TEXT_SUFFIXES = (".ini", ".properties", ".env", ".toml", ".txt", ".cfg", ".conf")
 
 
 def document_format(key: str) -> str | None:
@@ -28,6 +29,17 @@ def document_format(key: str) -> str | None:
     if lowered.endswith(YAML_SUFFIXES):
         return "yaml"
     return None
+
+
+def content_format(key: str) -> str | None:
+    """``"json"``, ``"yaml"``, ``"text"`` or None (binary: copied byte for byte) from the object key's suffix.
+
+    A dotfile such as ``.env`` (or ``config/.env``) counts by its name, which is all suffix.
+    """
+    fmt = document_format(key)
+    if fmt is not None:
+        return fmt
+    return "text" if key.lower().endswith(TEXT_SUFFIXES) else None
 
 
 def deep_merge(base: Any, overlay: Mapping[str, Any]) -> Any:

@@ -12,11 +12,20 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
-from pipeline_functions.constants import OBJECT_CREATED, OBJECT_DELETED, S3_EVENT_SOURCE
+from pipeline_functions.constants import (
+    OBJECT_CREATED,
+    OBJECT_DELETED,
+    OBJECT_TAGS_ADDED,
+    OBJECT_TAGS_DELETED,
+    S3_EVENT_SOURCE,
+)
 from pipeline_functions.exceptions import MalformedEventError
 
 CREATED = OBJECT_CREATED
 DELETED = OBJECT_DELETED
+TAGS_ADDED = OBJECT_TAGS_ADDED
+TAGS_DELETED = OBJECT_TAGS_DELETED
+DETAIL_TYPES = (CREATED, DELETED, TAGS_ADDED, TAGS_DELETED)
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,10 @@ class S3ObjectEvent:
     @property
     def created(self) -> bool:
         return self.detail_type == CREATED
+
+    @property
+    def tags_changed(self) -> bool:
+        return self.detail_type in (TAGS_ADDED, TAGS_DELETED)
 
 
 def parse_time(raw: Any) -> datetime:
@@ -69,8 +82,8 @@ def from_eventbridge(event: dict[str, Any]) -> S3ObjectEvent:
     if not isinstance(detail, dict):
         raise MalformedEventError("EventBridge S3 event has no 'detail' object")
     detail_type = _text(event.get("detail-type"), "detail-type")
-    if detail_type not in (CREATED, DELETED):
-        raise MalformedEventError(f"unsupported S3 event type {detail_type!r}; expected {CREATED!r} or {DELETED!r}")
+    if detail_type not in DETAIL_TYPES:
+        raise MalformedEventError(f"unsupported S3 event type {detail_type!r}; expected one of {list(DETAIL_TYPES)}")
     raw_object = detail.get("object")
     obj: dict[str, Any] = raw_object if isinstance(raw_object, dict) else {}
     key = _text(obj.get("key"), "detail.object.key")
@@ -84,9 +97,23 @@ def from_eventbridge(event: dict[str, Any]) -> S3ObjectEvent:
         key=key,
         alternate_key=decoded if decoded != key else None,
         version_id=obj.get("version-id"),
-        etag=(obj.get("etag") or "").strip('"') or None,
+        etag=(obj.get("etag") or obj.get("eTag") or "").strip('"') or None,
         sequencer=obj.get("sequencer"),
         size=int(size) if isinstance(size, int | float) else None,
+    )
+
+
+def _record_detail_type(name: str) -> str:
+    if name.startswith("ObjectCreated"):
+        return CREATED
+    if name.startswith("ObjectRemoved"):
+        return DELETED
+    if name == "ObjectTagging:Put":
+        return TAGS_ADDED
+    if name == "ObjectTagging:Delete":
+        return TAGS_DELETED
+    raise MalformedEventError(
+        f"unsupported S3 notification eventName {name!r}; expected ObjectCreated:*, ObjectRemoved:* or ObjectTagging:*"
     )
 
 
@@ -99,7 +126,7 @@ def from_record(record: dict[str, Any]) -> S3ObjectEvent:
     return S3ObjectEvent(
         event_id=str((record.get("responseElements") or {}).get("x-amz-request-id") or obj.get("sequencer") or ""),
         event_time=parse_time(record.get("eventTime")),
-        detail_type=CREATED if name.startswith("ObjectCreated") else DELETED,
+        detail_type=_record_detail_type(name),
         bucket=_text((s3.get("bucket") or {}).get("name"), "s3.bucket.name"),
         # Notification records are always URL-encoded: the decoded key is the real one.
         key=unquote_plus(key),

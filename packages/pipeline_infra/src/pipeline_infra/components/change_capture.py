@@ -17,6 +17,8 @@ from pipeline_infra.function_events import (
     CONFIG_CHANGE_SOURCE,
     OBJECT_CREATED,
     OBJECT_DELETED,
+    OBJECT_TAGS_ADDED,
+    OBJECT_TAGS_DELETED,
     S3_EVENT_SOURCE,
 )
 from pipeline_infra.policies import documents
@@ -30,10 +32,10 @@ TYPE_TOKEN = "pipeline-infra:replication:ChangeCapture"
 
 
 def object_change_pattern(bucket_name: str, prefixes: Sequence[str]) -> dict[str, Any]:
-    """S3 object created/deleted in the source bucket under the replicated prefixes, and nothing else."""
+    """S3 object created, deleted or retagged in the source bucket under the replicated prefixes, and nothing else."""
     return {
         "source": [S3_EVENT_SOURCE],
-        "detail-type": [OBJECT_CREATED, OBJECT_DELETED],
+        "detail-type": [OBJECT_CREATED, OBJECT_DELETED, OBJECT_TAGS_ADDED, OBJECT_TAGS_DELETED],
         "detail": {"bucket": {"name": [bucket_name]}, "object": {"key": [{"prefix": p} for p in prefixes]}},
     }
 

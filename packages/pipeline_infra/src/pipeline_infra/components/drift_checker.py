@@ -19,8 +19,10 @@ from pipeline_infra.function_environment import (
     FAILURE_TOPIC_ARN_ENV,
     REPLICATION_PREFIXES_ENV,
     REPLICATION_TARGETS_ENV,
+    REWRITE_IN_MEMORY_BYTES_ENV,
     REWRITE_MAX_BYTES_ENV,
     SUCCESS_TOPIC_ARN_ENV,
+    VERBATIM_PREFIXES_ENV,
 )
 from pipeline_infra.policies import documents
 
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from pipeline_infra.components.replication_source import ReplicationSource
 
 TYPE_TOKEN = "pipeline-infra:replication:DriftChecker"
+DEFAULT_REWRITE_IN_MEMORY_BYTES = 1024**2
 DRIFT_CHECKER_HANDLER = "pipeline_functions.drift_checker.handler.lambda_handler"
 # EventBridge's delivery retries of a scheduled run; the next run checks everything again anyway.
 SCHEDULE_RETRIES = Retries(attempts=2, maximum_event_age_seconds=3600)
@@ -52,6 +55,10 @@ class DriftCheckerArgs:
     """`rate(...)` or `cron(...)`."""
     rewrite_max_bytes: int
     """The largest document the replicator rewrites; the checker rewrites prod's copy the same way to compare."""
+    rewrite_in_memory_bytes: int = DEFAULT_REWRITE_IN_MEMORY_BYTES
+    """Documents up to this size are compared parsed whole, larger ones as streams."""
+    verbatim_prefixes: Sequence[str] = ()
+    """Where a marked verbatim copy is an approved difference rather than drift."""
 
 
 class DriftChecker(pulumi.ComponentResource):
@@ -88,6 +95,8 @@ class DriftChecker(pulumi.ComponentResource):
                 SUCCESS_TOPIC_ARN_ENV: source.success_topic_arn,
                 FAILURE_TOPIC_ARN_ENV: source.failure_topic_arn,
                 REWRITE_MAX_BYTES_ENV: str(args.rewrite_max_bytes),
+                REWRITE_IN_MEMORY_BYTES_ENV: str(args.rewrite_in_memory_bytes),
+                VERBATIM_PREFIXES_ENV: json.dumps(list(args.verbatim_prefixes)),
             },
             statements=statements,
         )

@@ -45,3 +45,5 @@ class ReplicationSource:
     """Topic for failures."""
     dlq_arn: pulumi.Input[str]
     """Where a change or a check that still fails after Lambda's retries lands, for `pipeline-infra redrive`."""
+    dlq_url: pulumi.Input[str] | None = None
+    """URL of that queue: the replicator dead-letters single records there itself."""

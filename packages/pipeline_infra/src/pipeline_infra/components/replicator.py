@@ -13,8 +13,10 @@ from pipeline_infra.components.pipeline_function import PipelineFunction, Pipeli
 from pipeline_infra.components.pipeline_table import PipelineTable, PipelineTableArgs
 from pipeline_infra.components.targets import failures_to_dead_letter_queue
 from pipeline_infra.function_environment import (
+    ASYNC_MAX_ATTEMPTS_ENV,
     CONFIG_TABLE_ENV,
     DATA_BUCKET_ENV,
+    DEAD_LETTER_QUEUE_URL_ENV,
     ENVIRONMENT_ENV,
     FAILURE_TOPIC_ARN_ENV,
     IDEMPOTENCY_TABLE_ENV,
@@ -23,8 +25,10 @@ from pipeline_infra.function_environment import (
     PROPAGATE_DELETES_ENV,
     REPLICATION_PREFIXES_ENV,
     REPLICATION_TARGETS_ENV,
+    REWRITE_IN_MEMORY_BYTES_ENV,
     REWRITE_MAX_BYTES_ENV,
     SUCCESS_TOPIC_ARN_ENV,
+    VERBATIM_PREFIXES_ENV,
 )
 from pipeline_infra.policies import documents
 from pipeline_infra.replication_targets import targets_document
@@ -37,6 +41,8 @@ if TYPE_CHECKING:
     from pipeline_infra.components.replication_source import ReplicationSource
 
 TYPE_TOKEN = "pipeline-infra:replication:Replicator"
+# Equal to pipeline_functions.constants.DEFAULT_REWRITE_IN_MEMORY_BYTES (the library cannot import it).
+DEFAULT_REWRITE_IN_MEMORY_BYTES = 1024**2
 REPLICATOR_HANDLER = "pipeline_functions.replicator.handler.lambda_handler"
 
 
@@ -83,7 +89,11 @@ class ReplicatorArgs:
     multipart_threshold_bytes: int
     """Objects above this size are copied part by part."""
     rewrite_max_bytes: int
-    """Documents above this size are copied without rewriting."""
+    """Documents above this size are refused (dead-lettered), never copied unrewritten."""
+    rewrite_in_memory_bytes: int = DEFAULT_REWRITE_IN_MEMORY_BYTES
+    """Documents up to this size are parsed whole; larger ones are rewritten as a stream."""
+    verbatim_prefixes: Sequence[str] = ()
+    """Prefixes whose documents are copied verbatim, and marked so, when they cannot be rewritten."""
 
 
 class Replicator(pulumi.ComponentResource):
@@ -128,6 +138,10 @@ class Replicator(pulumi.ComponentResource):
                     PROPAGATE_DELETES_ENV: str(args.propagate_deletes).lower(),
                     MULTIPART_THRESHOLD_BYTES_ENV: str(args.multipart_threshold_bytes),
                     REWRITE_MAX_BYTES_ENV: str(args.rewrite_max_bytes),
+                    REWRITE_IN_MEMORY_BYTES_ENV: str(args.rewrite_in_memory_bytes),
+                    VERBATIM_PREFIXES_ENV: json.dumps(list(args.verbatim_prefixes)),
+                    ASYNC_MAX_ATTEMPTS_ENV: str(source.async_retries.attempts + 1),
+                    **({DEAD_LETTER_QUEUE_URL_ENV: source.dlq_url} if source.dlq_url is not None else {}),
                 },
                 statements=pulumi.Output.all(
                     source.bucket_arn,

@@ -93,7 +93,9 @@ def replica_writer(bucket_arn: str, table_arn: str, prefixes: list[str], source_
             "WriteReplicatedObjects",
             [
                 "s3:PutObject",
+                "s3:PutObjectTagging",
                 "s3:DeleteObject",
+                "s3:DeleteObjectTagging",
                 "s3:GetObject",
                 "s3:AbortMultipartUpload",
                 "s3:ListMultipartUploadParts",

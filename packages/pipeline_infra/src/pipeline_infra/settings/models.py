@@ -148,7 +148,19 @@ class ReplicationSettings(StrictModel):
     prefixes: list[str] = Field(default_factory=lambda: ["config/", "schemas/"], min_length=1)
     propagate_deletes: bool = True
     multipart_threshold_bytes: int = Field(5 * GIB, ge=5 * MIB, le=5 * GIB)
-    rewrite_max_bytes: int = Field(1 * MIB, ge=1, le=64 * MIB)
+    rewrite_max_bytes: int = Field(
+        1 * GIB,
+        ge=1,
+        le=5 * GIB,
+        description="Largest JSON, YAML or text document rewritten (streamed); a larger one is refused, never copied.",
+    )
+    rewrite_in_memory_bytes: int = Field(
+        1 * MIB, ge=1, le=64 * MIB, description="Documents up to this size are parsed whole; larger ones streamed."
+    )
+    verbatim_prefixes: list[str] = Field(
+        default_factory=list,
+        description="Prefixes whose unrewritable documents are copied verbatim (and marked) instead of refused.",
+    )
     async_retry_attempts: int = Field(2, ge=0, le=2)
     maximum_event_age_seconds: int = Field(3600, ge=60, le=21600)
     rule_retry_attempts: int = Field(8, ge=0, le=185)
@@ -159,6 +171,18 @@ class ReplicationSettings(StrictModel):
         default_factory=dict,
         description="Values merged into this environment's replicas after identifiers are rewritten.",
     )
+
+    @model_validator(mode="after")
+    def _limits_and_prefixes_agree(self) -> ReplicationSettings:
+        if self.rewrite_in_memory_bytes > self.rewrite_max_bytes:
+            raise ValueError(
+                f"rewrite_in_memory_bytes ({self.rewrite_in_memory_bytes}) must not be above "
+                f"rewrite_max_bytes ({self.rewrite_max_bytes})"
+            )
+        outside = [p for p in self.verbatim_prefixes if not p.startswith(tuple(self.prefixes))]
+        if outside:
+            raise ValueError(f"verbatim_prefixes {outside} must lie within the replicated prefixes {self.prefixes}")
+        return self
 
 
 class EnvironmentSettings(StrictModel):

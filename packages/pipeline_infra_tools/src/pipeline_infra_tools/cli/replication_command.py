@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import argparse
 
+    from pipeline_infra_tools.operations.resync import ResyncReport
     from pipeline_infra_tools.sandbox.lambda_runtime.service import LambdaRuntime
 
 
@@ -76,8 +77,6 @@ def run_resync(args: argparse.Namespace) -> int:
         environment=args.source,
         bucket=storage["bucket_name"],
         config_table=storage["config_table_name"],
-        stream_arn=storage["config_table_stream_arn"],
-        pipe_arn=outputs["replication"]["config_pipe_arn"],
         account_id=storage["account_id"],
         region=storage["region"],
     )
@@ -88,12 +87,26 @@ def run_resync(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(report.to_json(), indent=2))
     else:
-        print(
-            f"{args.source} → {args.target}: compared {report.objects_compared} objects "
-            f"and {report.items_compared} items; repaired {len(report.repaired)}, failed {len(report.failed)}"
-        )
-        for line in report.repaired:
-            print(f"  repaired {line}")
-        for failure in report.failed:
-            print(f"  FAILED {failure['change']}: {failure['reason']}")
-    return 0 if not report.failed else 1
+        _print_resync(report)
+    return 0 if report.ok else 1
+
+
+def _print_resync(report: ResyncReport) -> None:
+    rows = [
+        ("objects compared", report.objects_compared),
+        ("items compared", report.items_compared),
+        ("differences", report.differences),
+        ("copied", report.copied),
+        ("deleted", report.deleted),
+        ("unchanged", report.unchanged),
+        ("failed", len(report.failed)),
+        ("still different after", report.remaining),
+    ]
+    print(f"resync {report.source} -> {report.target}: {'complete' if report.ok else 'INCOMPLETE'}")
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"  {label:<{width}}  {value}")
+    for change in report.changes:
+        print(f"  {change['outcome']:<10} {change['change']} ({change['difference']}): {change['reason']}")
+    for failure in report.failed:
+        print(f"  FAILED {failure['change']}: {failure['reason']}")

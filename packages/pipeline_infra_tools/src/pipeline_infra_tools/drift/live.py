@@ -11,6 +11,7 @@ administrator credentials (`<root>/.pipeline/sandbox.json`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from pipeline_infra.layers import NAME_SUFFIX_OUTPUT
 from pipeline_infra_tools.drift.approvals import Scope, compare_values
 from pipeline_infra_tools.drift.exceptions import DriftUsageError, LiveStateError
 from pipeline_infra_tools.drift.graph_diff import PRESENT_PATH, Normaliser, stack_nodes
-from pipeline_infra_tools.drift.models import Category, Difference, Kind
+from pipeline_infra_tools.drift.models import Approval, Category, Difference, Kind, Status
 from pipeline_infra_tools.drift.normalise import flatten
 from pipeline_infra_tools.engine.harness import StackOutputsStore
 from pipeline_infra_tools.sandbox.clients import emulator_client, emulator_session
@@ -166,6 +167,28 @@ def data_targets(settings: Settings, storage_outputs: Mapping[str, Mapping[str, 
     return parse_targets(json.loads(document))
 
 
+# The setting that approves a verbatim replica (shared_config, replication.verbatim_prefixes).
+VERBATIM_APPROVAL = "replication.verbatim_prefixes"
+_DATA_KINDS = {"missing": Kind.MISSING, "extra": Kind.EXTRA, "different": Kind.VALUE, "names-prod": Kind.VALUE}
+_DATA_NOTES = {"names-prod": "names a prod identifier", "verbatim": "verbatim copy of prod"}
+
+
+def _data_difference(source: str, env: str, found: Any) -> Difference:
+    kind = str(found.kind)
+    return Difference(
+        category=Category.DATA,
+        kind=_DATA_KINDS.get(kind, Kind.VALUE),
+        baseline=source,
+        environment=env,
+        path=found.detail or "(whole)",
+        layer="storage",
+        resource=found.identifier,
+        type=found.resource_type,
+        note=f"{found.resource_type} {_DATA_NOTES.get(kind, kind)} in {env}",
+        repair=resync_repair(source, env),
+    )
+
+
 def compare_data(
     settings: Settings,
     envs: Sequence[str],
@@ -214,22 +237,21 @@ def compare_data(
         lambda _target: TargetClients(s3=s3, dynamodb=dynamodb),
         prefixes=source.replication.prefixes,
         rewrite_max_bytes=source.replication.rewrite_max_bytes,
+        rewrite_in_memory_bytes=source.replication.rewrite_in_memory_bytes,
+        verbatim_prefixes=source.replication.verbatim_prefixes,
     )
-    kinds = {"missing": Kind.MISSING, "extra": Kind.EXTRA, "different": Kind.VALUE}
     for env_drift in report.environments:
         for found in env_drift.differences:
+            differences.append(_data_difference(source.name, env_drift.environment, found))
+        for found in env_drift.approved:
             differences.append(
-                Difference(
-                    category=Category.DATA,
-                    kind=kinds[str(found.kind)],
-                    baseline=source.name,
-                    environment=env_drift.environment,
-                    path=found.detail or "(whole)",
-                    layer="storage",
-                    resource=found.identifier,
-                    type=found.resource_type,
-                    note=f"{found.resource_type} {found.kind} in {env_drift.environment}",
-                    repair=resync_repair(source.name, env_drift.environment),
+                dataclasses.replace(
+                    _data_difference(source.name, env_drift.environment, found),
+                    status=Status.APPROVED,
+                    approval=Approval(
+                        VERBATIM_APPROVAL, "documents under this prefix may be copied verbatim when not rewritable"
+                    ),
+                    repair="",
                 )
             )
     compared = sum(e.objects_compared + e.items_compared for e in report.environments)

@@ -68,6 +68,59 @@ def _route_events_as_aws_does() -> None:
     Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
 
 
+def _s3_events_as_aws_sends_them() -> None:
+    """Emulator gaps in the S3 events it sends to EventBridge.
+
+    - moto tags every new object through its own PutObjectTagging path, so every PutObject, CopyObject and
+      CompleteMultipartUpload also sends "Object Tags Added". AWS sends that only for PutObjectTagging; here it
+      is sent only while that API call is being served.
+    - moto gives every S3 event the same id and sequencer. AWS gives each event its own id, and a sequencer that
+      grows for later changes of a key; here each event gets a fresh id and a sequencer from a counter.
+    """
+    import itertools
+    import threading
+    import uuid
+
+    from moto.events.models import Rule
+    from moto.events.utils import _BASE_EVENT_MESSAGE
+    from moto.s3 import notifications
+    from moto.s3.responses import S3Response
+
+    serving = threading.local()
+    sequence = itertools.count(1)
+    lock = threading.Lock()
+    original_send, original_tagging = notifications.send_event, S3Response.put_object_tagging
+    original_route = Rule.send_to_targets
+
+    def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+        if event_name == notifications.S3NotificationEvent.OBJECT_TAGGING_PUT_EVENT and not getattr(
+            serving, "tagging", False
+        ):
+            return
+        original_send(account_id, event_name, bucket, key)
+
+    def put_object_tagging(self: S3Response) -> Any:
+        serving.tagging = True
+        try:
+            return original_tagging(self)
+        finally:
+            serving.tagging = False
+
+    def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
+        # One S3 event is routed to every rule as the same dict: the first rule gives it its own identity.
+        if original_event.get("source") == "aws.s3" and original_event.get("id") == _BASE_EVENT_MESSAGE["id"]:
+            with lock:
+                original_event["id"] = str(uuid.uuid4())
+                obj = (original_event.get("detail") or {}).get("object")
+                if isinstance(obj, dict):
+                    obj["sequencer"] = f"{next(sequence):018X}"
+        original_route(self, original_event, transform_input)
+
+    notifications.send_event = send_event
+    S3Response.put_object_tagging = put_object_tagging  # type: ignore[method-assign]
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+
 ADMIN_USER_ARN_SUFFIX = ":user/sandbox-admin"
 
 
@@ -175,6 +228,7 @@ def _any_resource_of(statement: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     _unknown_conditions_do_not_deny()
     _route_events_as_aws_does()
+    _s3_events_as_aws_sends_them()
     _get_requests_sign_no_body()
     _role_sessions_match_their_role()
     _unknown_resources_are_checked_by_action()
