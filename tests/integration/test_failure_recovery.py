@@ -146,10 +146,12 @@ def test_missing_target_bucket_dead_letters_the_change_and_redrive_recovers_it(s
             assert record["requestContext"]["approximateInvokeCount"] == 3  # the first attempt and 2 retries
             assert BROKEN in record["responsePayload"]["errorMessage"], record["responsePayload"]
             assert record["requestContext"]["functionArn"].split(":")[6] == replicator
-            # AND a failure notification names the change and the environment that failed
-            failures = inbox.wait(lambda n: n.body["resource"] == resource, what=f"failure for {resource}")
-            assert {(n.attributes["outcome"], n.attributes["environment"]) for n in failures} == {("failed", BROKEN)}
-            assert "NoSuchBucket" in failures[0].body["reason"], failures[0].body
+            # AND each retried attempt says `retrying`, and the final one `failed` once, with the attempts
+            sent = inbox.wait(lambda n: n.body["resource"] == resource, count=3, what=f"notifications for {resource}")
+            assert sorted(
+                (n.body["details"]["attempts"], n.attributes["outcome"], n.attributes["environment"]) for n in sent
+            ) == [(1, "retrying", BROKEN), (2, "retrying", BROKEN), (3, "failed", BROKEN)]
+            assert all("NoSuchBucket" in n.body["reason"] for n in sent), [n.body for n in sent]
     finally:
         # WHEN the bucket is restored as it was deployed
         restore(s3, taken)
