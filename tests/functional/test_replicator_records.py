@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pipeline_functions.replicator import ReplicationFailedError
+
 from .conftest import bucket_name, item_event, load_event, s3_event
 from .test_replicator_objects import make_replicator, outcomes
 
@@ -116,3 +118,21 @@ def test_success_notifications_keep_their_attributes(aws: Aws) -> None:
     assert sorted(n["attributes"]["environment"] for n in sent) == ["dev", "staging"]
     assert {n["attributes"]["outcome"] for n in sent} == {"replicated"}
     assert {n["attributes"]["source"] for n in sent} == {"replicator"}
+
+
+def test_a_retried_invocation_does_not_reject_its_bad_record_twice(aws: Aws) -> None:
+    # GIVEN a batch with a change that staging cannot take yet, and a record with no key
+    aws.put("config/a.json", "{}")
+    aws.s3.delete_bucket(Bucket=bucket_name("staging"))
+    batch = {"Records": [notification_record("config/a.json", "REQ-A"), notification_record(None, "REQ-BAD")]}
+    replicator = make_replicator(aws)
+    # WHEN Lambda runs it three times (two retries for the good change's sake)
+    for _ in range(2):
+        with pytest.raises(ReplicationFailedError):
+            replicator.handle(batch)
+    replicator.handle(batch)
+    # THEN the bad record was rejected and dead-lettered once, the good change dead-lettered once at the end
+    failures = aws.notifications("failure")
+    assert [n["attributes"]["outcome"] for n in failures].count("rejected") == 1
+    letters = aws.dead_letters()
+    assert sorted(letter["requestContext"]["condition"] for letter in letters) == ["RejectedRecord", "RetriesExhausted"]

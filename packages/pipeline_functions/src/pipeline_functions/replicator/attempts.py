@@ -11,10 +11,13 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 KEY_PREFIX = "attempts#"
+REJECTED_PREFIX = "rejected#"
 
 
 def attempt_key(identity: dict[str, Any]) -> str:
@@ -50,8 +53,21 @@ class AttemptLedger:
         )
         return int(response["Attributes"]["attempts"]["N"])
 
-    def forget(self, identity: dict[str, Any]) -> None:
-        """The change succeeded: a later failure of the same change starts counting again."""
+    def first_rejection(self, identity: dict[str, Any]) -> bool:
+        """True the first time a record is rejected; a retry of its invocation must not dead-letter it again."""
         if self._dynamodb is None or self._table is None:
-            return
-        self._dynamodb.delete_item(TableName=self._table, Key={"id": {"S": attempt_key(identity)}})
+            return True
+        try:
+            self._dynamodb.put_item(
+                TableName=self._table,
+                Item={
+                    "id": {"S": REJECTED_PREFIX + attempt_key(identity)},
+                    "expiration": {"N": str(int(time.time()) + self._ttl)},
+                },
+                ConditionExpression="attribute_not_exists(id)",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

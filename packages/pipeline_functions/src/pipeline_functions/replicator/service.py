@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from pipeline_functions.replicator.attempts import AttemptLedger
-from pipeline_functions.replicator.changes import ChangeProcessor, ChangeResult, identity
+from pipeline_functions.replicator.changes import SOURCE, ChangeProcessor, ChangeResult, identity
 from pipeline_functions.replicator.dead_letters import (
     REFUSED,
     REJECTED,
@@ -53,7 +53,6 @@ if TYPE_CHECKING:
     from pipeline_functions.replicator.settings import ReplicatorSettings
 
 logger = Logger()
-SOURCE = "replicator"
 
 
 class _TransientFailure(ReplicationFailedError):
@@ -211,6 +210,10 @@ class Replicator:
         self._dead_letter(self._dead_letters, letter, invocation)
 
     def _reject(self, entry: Entry, reason: str, invocation: _Invocation) -> None:
+        if not entry.redriven and not self._ledger.first_rejection({"record": entry.payload}):
+            # Lambda is retrying this invocation for another record's sake: this one was dead-lettered already.
+            logger.info("record already rejected by an earlier attempt", extra={"event_id": entry.event_id})
+            return
         logger.error("event rejected", extra={"event_id": entry.event_id, "reason": reason, "outcome": "rejected"})
         emit_metric("EventRejected", 1, dimensions={"Environment": self.settings.environment})
         self._notifier.publish(
