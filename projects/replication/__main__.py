@@ -22,6 +22,13 @@ replicator = Replicator("replicator", ReplicatorArgs(
     multipart_threshold_bytes=replication.multipart_threshold_bytes, rewrite_max_bytes=replication.rewrite_max_bytes,
     rewrite_in_memory_bytes=replication.rewrite_in_memory_bytes, verbatim_prefixes=replication.verbatim_prefixes,
 ), opts)
+drift = DriftChecker("drift-checker", DriftCheckerArgs(
+    source=source, function=ctx.function_spec("drift-checker"), targets_json=replicator.targets_json,
+    writer_role_arns=[t.writer_role_arn for t in targets], schedule_rule_name=names.rule("drift-schedule"),
+    schedule_expression=replication.drift_schedule, rewrite_max_bytes=replication.rewrite_max_bytes,
+    rewrite_in_memory_bytes=replication.rewrite_in_memory_bytes, verbatim_prefixes=replication.verbatim_prefixes,
+), opts)
+
 capture = ChangeCapture("capture", ChangeCaptureArgs(
     bus_name=names.resource("bus", "replication"), pipe_name=names.resource("pipe", "config-stream"),
     pipe_role_name=names.role("config-pipe"), object_rule_name=names.rule("s3-changes"), prefixes=source.prefixes,
@@ -29,12 +36,7 @@ capture = ChangeCapture("capture", ChangeCaptureArgs(
     config_table_arn=source.config_table_arn, config_stream_arn=storage.require_output("config_table_stream_arn"),
     dlq_arn=source.dlq_arn, dlq_url=notifications.require_output("replication_dlq_url"),
     replicator_function_name=replicator.function_name, replicator_function_arn=replicator.function_arn,
-), opts)
-drift = DriftChecker("drift-checker", DriftCheckerArgs(
-    source=source, function=ctx.function_spec("drift-checker"), targets_json=replicator.targets_json,
-    writer_role_arns=[t.writer_role_arn for t in targets], schedule_rule_name=names.rule("drift-schedule"),
-    schedule_expression=replication.drift_schedule, rewrite_max_bytes=replication.rewrite_max_bytes,
-    rewrite_in_memory_bytes=replication.rewrite_in_memory_bytes, verbatim_prefixes=replication.verbatim_prefixes,
+    dead_letter_rule_arns=[drift.schedule_rule_arn],
 ), opts)
 
 ctx.export({

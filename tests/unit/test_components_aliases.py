@@ -41,6 +41,14 @@ def test_the_urn_helper_renames_the_resource_and_its_parents() -> None:
     assert answers_to("urn:pulumi:dev::p::aws:sqs/queue:Queue::q") == {"urn:pulumi:dev::p::aws:sqs/queue:Queue::q"}
 
 
+# Resources added on purpose after the refactor (URN suffix -> why); nothing else may be new.
+ADDED_SINCE = {
+    "$aws:sqs/queuePolicy:QueuePolicy::processing-task-dlq-policy": (
+        "the raw-uploads rule dead-letters into the task DLQ, which EventBridge can only do with this policy"
+    ),
+}
+
+
 def test_no_resource_deployed_before_the_refactor_would_be_replaced(rendered: dict) -> None:
     # GIVEN every URN of every stack before the refactor
     before: dict[str, list[str]] = json.loads(BEFORE.read_text())
@@ -52,7 +60,7 @@ def test_no_resource_deployed_before_the_refactor_would_be_replaced(rendered: di
         created = []
         for resource in rendered[(layer, env)].resources:
             hits = answers_to(resource.urn) & set(before_urns)
-            if not hits:
+            if not hits and not resource.urn.endswith(tuple(ADDED_SINCE)):
                 created.append(resource.urn)
             for hit in hits:
                 assert hit not in matched, f"{key}: {hit} is claimed by {matched[hit]} and {resource.urn}"

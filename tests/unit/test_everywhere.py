@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pipeline_infra.policies import XRAY_WILDCARD_ACTIONS
+from pipeline_infra.policies import WILDCARD_ACTIONS
 from tests.unit.conftest import ENVIRONMENTS
 
 POLICY_TYPES = {"aws:iam/rolePolicy:RolePolicy": "policy", "aws:iam/role:Role": "assumeRolePolicy"}
@@ -44,21 +44,59 @@ def test_every_permission_statement_names_actions_and_resources(rendered: dict) 
             assert actions and resources, (resource.urn, statement)
             assert not any(a == "*" or a.endswith(":*") for a in actions), (resource.urn, statement)
             if "*" in resources:
-                # Only X-Ray trace upload, which supports no resource-level permissions.
-                assert set(actions) <= set(XRAY_WILDCARD_ACTIONS), (resource.urn, statement)
+                # Only actions that support no resource-level permission: X-Ray trace upload, ListStreams.
+                assert set(actions) <= set(WILDCARD_ACTIONS), (resource.urn, statement)
             assert statement["Effect"] == "Allow"
             checked += 1
     assert checked > 20
 
 
-def test_xray_is_the_only_wildcard_resource_and_only_where_tracing_is_on(rendered: dict) -> None:
+def test_wildcard_resources_are_xray_where_tracing_is_on_and_the_pipes_list_streams(rendered: dict) -> None:
     for (_layer, env), stack in rendered.items():
         for policy in stack.of_type("aws:iam/rolePolicy:RolePolicy"):
             wildcard = [s for s in json.loads(policy.inputs["policy"])["Statement"] if "*" in _as_list(s["Resource"])]
-            if env == "dev" or "pipe" in policy.name or "writer" in policy.name:
+            if "pipe" in policy.name:
+                # ListStreams supports no resource-level permission: on the stream ARN it would never apply.
+                assert [(s["Sid"], s["Action"]) for s in wildcard] == [("ListStreams", ["dynamodb:ListStreams"])]
+            elif env == "dev" or "writer" in policy.name:
                 assert wildcard == [], policy.urn
             else:
                 assert [s["Sid"] for s in wildcard] == ["UploadTraces"], policy.urn
+
+
+def test_inline_policies_follow_the_naming_rule(rendered: dict) -> None:
+    """Like every other resource, an inline policy's name carries its environment and suffix."""
+    checked = 0
+    for (_layer, env), stack in rendered.items():
+        for policy in stack.of_type("aws:iam/rolePolicy:RolePolicy"):
+            assert re.fullmatch(rf"[a-z0-9-]+-{env}-[a-z0-9]+-policy", policy.inputs["name"]), policy.urn
+            checked += 1
+    assert checked >= 10
+
+
+def test_every_rule_dead_letter_queue_admits_that_rule(rendered: dict) -> None:
+    """EventBridge sends to a target's DLQ only if the queue's policy lets events.amazonaws.com do so for the rule."""
+    checked = 0
+    for stack in rendered.values():
+        rules = {rule.inputs.get("name"): rule for rule in stack.of_type("aws:cloudwatch/eventRule:EventRule")}
+        policies = [json.loads(p.inputs["policy"]) for p in stack.of_type("aws:sqs/queuePolicy:QueuePolicy")]
+        for target in stack.of_type("aws:cloudwatch/eventTarget:EventTarget"):
+            dlq = (target.inputs.get("deadLetterConfig") or {}).get("arn")
+            if not dlq:
+                continue
+            rule = rules[target.inputs["rule"]]
+            rule_arn = rule.outputs.get("arn") or rule.inputs.get("arn")
+            admitted = [
+                statement
+                for policy in policies
+                for statement in policy["Statement"]
+                if statement["Resource"] == dlq
+                and statement["Principal"] == {"Service": "events.amazonaws.com"}
+                and rule_arn in _as_list(statement["Condition"]["ArnEquals"]["aws:SourceArn"])
+            ]
+            assert admitted, f"{target.urn}: no policy of {dlq} lets {rule_arn} send to it"
+            checked += 1
+    assert checked >= 3
 
 
 def test_no_managed_policies_are_attached(rendered: dict) -> None:

@@ -91,7 +91,13 @@ EXPECTED = {
         "StackResult",
         "run_program",
     },
-    "pipeline_infra.policies": {"XRAY_WILDCARD_ACTIONS", "PolicyDocument", "documents"},
+    "pipeline_infra.policies": {
+        "STREAM_LISTING_WILDCARD_ACTIONS",
+        "WILDCARD_ACTIONS",
+        "XRAY_WILDCARD_ACTIONS",
+        "PolicyDocument",
+        "documents",
+    },
     "pipeline_infra.layers": {
         "LAYERS",
         "NAME_SUFFIX_OUTPUT",

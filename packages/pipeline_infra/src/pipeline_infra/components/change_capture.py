@@ -79,6 +79,8 @@ class ChangeCaptureArgs:
     """Where events the replicator cannot be given land."""
     dlq_url: pulumi.Input[str]
     """URL of the DLQ, whose policy admits both rules."""
+    dead_letter_rule_arns: Sequence[pulumi.Input[str]] = ()
+    """Other rules whose targets dead-letter into the same queue (the drift schedule); the policy admits them."""
 
 
 class ChangeCapture(pulumi.ComponentResource):
@@ -118,9 +120,9 @@ class ChangeCapture(pulumi.ComponentResource):
         aws.sqs.QueuePolicy(
             f"{name}-dlq-policy",
             queue_url=args.dlq_url,
-            policy=pulumi.Output.all(args.dlq_arn, self.object_rule.arn, self.config_rule.arn).apply(
-                lambda a: json.dumps(documents.dead_letter_queue(a[0], [a[1], a[2]]))
-            ),
+            policy=pulumi.Output.all(
+                args.dlq_arn, self.object_rule.arn, self.config_rule.arn, *args.dead_letter_rule_arns
+            ).apply(lambda a: json.dumps(documents.dead_letter_queue(a[0], list(a[1:])))),
             opts=child,
         )
         self.bus_name = self.bus.name
@@ -147,7 +149,7 @@ class ChangeCapture(pulumi.ComponentResource):
         )
         policy = aws.iam.RolePolicy(
             f"{name}-pipe-policy",
-            name="config-pipe",
+            name=f"{args.pipe_role_name}-policy",
             role=role.id,
             policy=pulumi.Output.all(args.config_stream_arn, self.bus.arn).apply(
                 lambda a: json.dumps(documents.config_pipe(a[0], a[1]))

@@ -113,6 +113,8 @@ class DriftChecker(pulumi.ComponentResource):
             target_id="drift-checker",
             arn=self.function.function_arn,
             retry_policy=retry_policy(SCHEDULE_RETRIES),
+            # A run EventBridge cannot deliver lands where `pipeline-infra redrive` finds it, like every async path.
+            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=source.dlq_arn),
             input=json.dumps({"source": "pipeline-infra.drift-schedule"}),
             opts=child,
         )

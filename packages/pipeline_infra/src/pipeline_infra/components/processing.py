@@ -72,6 +72,8 @@ class ProcessingArgs:
     """ARN of the task queue."""
     task_dlq_arn: pulumi.Input[str]
     """Where validator events that still fail land."""
+    task_dlq_url: pulumi.Input[str] | None = None
+    """URL of that queue: its policy lets the raw-uploads rule send events it could not deliver."""
     success_topic_arn: pulumi.Input[str]
     """Topic for successful outcomes."""
     failure_topic_arn: pulumi.Input[str]
@@ -170,6 +172,16 @@ class Processing(pulumi.ComponentResource):
             opts=child,
         )
         invoke_permission(f"{name}-raw-uploads-invoke", self.validator.function_name, self.rule.arn, child)
+        if args.task_dlq_url is not None:
+            # Without it EventBridge drops what it cannot deliver: only a CloudWatch metric would say so.
+            aws.sqs.QueuePolicy(
+                f"{name}-task-dlq-policy",
+                queue_url=args.task_dlq_url,
+                policy=pulumi.Output.all(args.task_dlq_arn, self.rule.arn).apply(
+                    lambda a: json.dumps(documents.dead_letter_queue(a[0], [a[1]]))
+                ),
+                opts=child,
+            )
         failures_to_dead_letter_queue(
             f"{name}-validator-async", self.validator.function_name, args.async_retries, args.task_dlq_arn, child
         )

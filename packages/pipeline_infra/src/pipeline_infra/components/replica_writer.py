@@ -50,7 +50,7 @@ class ReplicaWriterRole(pulumi.ComponentResource):
         )
         aws.iam.RolePolicy(
             f"{name}-policy",
-            name="replica-writer",
+            name=f"{args.role_name}-policy",
             role=self.role.id,
             policy=pulumi.Output.all(args.bucket_arn, args.table_arn).apply(
                 lambda arns: json.dumps(

@@ -13,6 +13,9 @@ PolicyDocument = dict[str, Any]
 # xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions in AWS,
 # so these are the only actions granted on Resource "*".
 XRAY_WILDCARD_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+# dynamodb:ListStreams supports no resource-level permission either: granted on a stream ARN it never applies.
+STREAM_LISTING_WILDCARD_ACTIONS = ("dynamodb:ListStreams",)
+WILDCARD_ACTIONS = XRAY_WILDCARD_ACTIONS + STREAM_LISTING_WILDCARD_ACTIONS
 
 
 def statement(sid: str, actions: list[str], resources: list[str], **extra: Any) -> dict[str, Any]:
@@ -189,9 +192,11 @@ def config_pipe(stream_arn: str, bus_arn: str) -> PolicyDocument:
     return document(
         statement(
             "ReadConfigStream",
-            ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
+            ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
             [stream_arn],
         ),
+        # Resource "*" is the narrowest AWS allows for ListStreams (see STREAM_LISTING_WILDCARD_ACTIONS).
+        statement("ListStreams", list(STREAM_LISTING_WILDCARD_ACTIONS), ["*"]),
         statement("PutChangeEvents", ["events:PutEvents"], [bus_arn]),
     )
 
