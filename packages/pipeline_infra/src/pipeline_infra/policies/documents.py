@@ -1,7 +1,7 @@
 """IAM and resource policy documents, built by pure functions so tests can check them without Pulumi.
 
-Every statement names its actions and resources. The only `"*"` resource is X-Ray's trace upload, which
-supports no resource-level permissions (see `XRAY_WILDCARD_ACTIONS`).
+Every statement names its actions and resources. The only `"*"` resources are for actions that support no
+resource-level permission: X-Ray's trace upload and DynamoDB's ListStreams (see `WILDCARD_ACTIONS`).
 """
 
 from __future__ import annotations
