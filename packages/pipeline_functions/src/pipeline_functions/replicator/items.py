@@ -115,8 +115,7 @@ class ItemReplicator:
         replica's sequence and is conditional on the replica being unchanged since it was read: a live change
         that lands in between wins, and every later one still applies.
         """
-        rewriter = Rewriter(target.replacements, target.overlay)
-        target_keys = to_dynamodb(rewriter.checked(rewriter.value(to_python(keys)), "item key"))
+        target_keys = _target_keys(keys, target)
         current = (
             dynamodb.get_item(
                 TableName=target.config_table,
@@ -148,7 +147,7 @@ class ItemReplicator:
         event_time: datetime,
     ) -> TargetResult:
         rewriter = Rewriter(target.replacements, target.overlay)
-        target_keys = to_dynamodb(rewriter.checked(rewriter.value(to_python(keys)), "item key"))
+        target_keys = _target_keys(keys, target)
         if source is None:
             if not self._settings.propagate_deletes:
                 return TargetResult(target.environment, SKIPPED, "prod item is gone; delete propagation is off")
@@ -183,6 +182,12 @@ class ItemReplicator:
                 return TargetResult(target.environment, SKIPPED, stale)
             raise
         return TargetResult(target.environment, REPLICATED, f"item rewritten for {target.environment}", size, True)
+
+
+def _target_keys(keys: dict[str, Any], target: ReplicationTarget) -> dict[str, Any]:
+    """The item's key in the target: rewritten like the item, and never naming prod."""
+    rewriter = Rewriter(target.replacements, target.overlay)
+    return to_dynamodb(rewriter.checked(rewriter.value(to_python(keys)), "item key"))
 
 
 @dataclass(frozen=True)
