@@ -11,16 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pipeline_functions.constants import (
-    DEFAULT_REPLICATION_PREFIXES,
-    DEFAULT_REWRITE_IN_MEMORY_BYTES,
-    DEFAULT_REWRITE_MAX_BYTES,
-)
-from pipeline_functions.drift_checker.compare_objects import ObjectLimits, compare_objects, list_objects
+from pipeline_functions.constants import DEFAULT_REPLICATION_PREFIXES
+from pipeline_functions.drift_checker.compare_objects import compare_objects, list_objects
 from pipeline_functions.drift_checker.differences import Difference, DriftKind, first_difference
 from pipeline_functions.drift_checker.exceptions import DriftCheckError
 from pipeline_functions.replicator.items import REPLICA_ATTRIBUTES, to_python
-from pipeline_functions.shared.rewrite import Rewriter
+from pipeline_functions.shared.rewrite import DEFAULT_LIMITS, RewriteLimits, Rewriter
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -86,9 +82,7 @@ def compare_environments(
     target_clients: Callable[[ReplicationTarget], TargetClients],
     *,
     prefixes: Sequence[str] = DEFAULT_REPLICATION_PREFIXES,
-    rewrite_max_bytes: int = DEFAULT_REWRITE_MAX_BYTES,
-    rewrite_in_memory_bytes: int = DEFAULT_REWRITE_IN_MEMORY_BYTES,
-    verbatim_prefixes: Sequence[str] = (),
+    limits: RewriteLimits = DEFAULT_LIMITS,
     key_attributes: Sequence[str] = ("pk", "sk"),
 ) -> DriftReport:
     """Compare ``source`` (prod) with every target after rewriting prod for that target.
@@ -98,9 +92,9 @@ def compare_environments(
         targets: the lower environments (bucket, table, replacements and overlay), as in REPLICATION_TARGETS.
         target_clients: returns S3 and DynamoDB clients that can read a target (e.g. ``TargetClientCache.get``).
         prefixes: object key prefixes that are replicated (default ``config/`` and ``schemas/``).
-        rewrite_max_bytes: documents above this size cannot be rewritten; the replicator refuses them.
-        rewrite_in_memory_bytes: documents up to this size are compared parsed whole, larger ones streamed.
-        verbatim_prefixes: where an unrewritable document may be a marked byte copy (an approved difference).
+        limits: the replicator's own rewrite limits: documents above ``max_bytes`` are refused, up to
+            ``in_memory_bytes`` they are compared parsed whole (larger ones streamed), and under a verbatim
+            prefix a marked byte copy is an approved difference.
         key_attributes: the config table's key attributes.
 
     Returns:
@@ -110,7 +104,6 @@ def compare_environments(
     Raises:
         DriftCheckError: an environment could not be read (the report would otherwise be incomplete).
     """
-    limits = ObjectLimits(rewrite_max_bytes, rewrite_in_memory_bytes, tuple(verbatim_prefixes))
     source_objects = list_objects(source.s3, source.bucket, prefixes, source.environment)
     source_items = _scan(source.dynamodb, source.config_table, source.environment)
     results = []

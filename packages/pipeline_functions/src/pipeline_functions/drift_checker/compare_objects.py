@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -28,17 +27,10 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from pipeline_functions.drift_checker.compare import EnvironmentStore
-    from pipeline_functions.shared.rewrite import Rewriter
+    from pipeline_functions.shared.rewrite import RewriteLimits, Rewriter
     from pipeline_functions.shared.targets import ReplicationTarget
 
 CHUNK = 1024**2
-
-
-@dataclass(frozen=True)
-class ObjectLimits:
-    rewrite_max_bytes: int
-    rewrite_in_memory_bytes: int
-    verbatim_prefixes: tuple[str, ...] = ()
 
 
 def list_objects(s3: S3Client, bucket: str, prefixes: Sequence[str], environment: str) -> dict[str, dict[str, Any]]:
@@ -74,7 +66,7 @@ class _ObjectComparison:
         target: ReplicationTarget,
         s3: S3Client,
         rewriter: Rewriter,
-        limits: ObjectLimits,
+        limits: RewriteLimits,
     ) -> None:
         self.source, self.target, self.s3, self.rewriter, self.limits = source, target, s3, rewriter, limits
         self.identifiers = [original for original, _ in target.replacements]
@@ -84,7 +76,7 @@ class _ObjectComparison:
         fmt = content_format(key)
         meta = self.s3.head_object(Bucket=self.target.bucket, Key=key).get("Metadata") or {}
         recorded = meta.get(META_ETAG) or replica_etag
-        verbatim = meta.get(META_VERBATIM) == "true" and key.startswith(self.limits.verbatim_prefixes)
+        verbatim = meta.get(META_VERBATIM) == "true" and self.limits.verbatim_prefix(key) is not None
         if fmt is None or verbatim:
             if recorded != prod["etag"]:
                 return Difference(
@@ -97,7 +89,7 @@ class _ObjectComparison:
             if verbatim:
                 return Difference(env, "object", key, DriftKind.VERBATIM, "byte copy of prod under a verbatim prefix")
             return None
-        if prod["size"] > self.limits.rewrite_max_bytes:
+        if prod["size"] > self.limits.max_bytes:
             refused = f"prod document is {prod['size']} bytes, above the rewrite limit; the replicator refuses it"
             return Difference(env, "object", key, DriftKind.DIFFERENT, refused)
         detail = self._content_difference(key, fmt, prod["size"])
@@ -106,7 +98,7 @@ class _ObjectComparison:
     def _content_difference(self, key: str, fmt: str, size: int) -> str | None:
         bucket, source_bucket = self.target.bucket, self.source.bucket
         try:
-            if fmt in ("json", "yaml") and size <= self.limits.rewrite_in_memory_bytes:
+            if fmt in ("json", "yaml") and size <= self.limits.in_memory_bytes:
                 expected = self.rewriter.checked(
                     self.rewriter.document(parse_document(_read(self.source.s3, source_bucket, key), fmt)), key
                 )
@@ -140,7 +132,7 @@ def compare_objects(
     s3: S3Client,
     rewriter: Rewriter,
     prefixes: Sequence[str],
-    limits: ObjectLimits,
+    limits: RewriteLimits,
 ) -> Iterator[Difference]:
     target_objects = list_objects(s3, target.bucket, prefixes, target.environment)
     comparison = _ObjectComparison(source, target, s3, rewriter, limits)

@@ -87,9 +87,7 @@ class DriftChecker:
             self.settings.targets,
             self._targets.get,
             prefixes=self.settings.prefixes,
-            rewrite_max_bytes=self.settings.rewrite_max_bytes,
-            rewrite_in_memory_bytes=self.settings.rewrite_in_memory_bytes,
-            verbatim_prefixes=self.settings.verbatim_prefixes,
+            limits=self.settings.limits,
         )
 
     def _report(self, report: DriftReport, correlation_id: str) -> None:

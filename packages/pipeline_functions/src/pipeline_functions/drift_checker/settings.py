@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipeline_functions import constants as c
-from pipeline_functions.shared.config import optional_str, read_bool, read_int, read_json, read_prefixes, require_str
+from pipeline_functions.shared.config import optional_str, read_bool, read_json, read_prefixes, require_str
+from pipeline_functions.shared.rewrite import DEFAULT_LIMITS, RewriteLimits
 from pipeline_functions.shared.targets import ReplicationTarget, parse_targets
 
 if TYPE_CHECKING:
@@ -22,9 +23,7 @@ class DriftCheckerSettings:
     source_table: str
     targets: tuple[ReplicationTarget, ...]
     prefixes: tuple[str, ...] = c.DEFAULT_REPLICATION_PREFIXES
-    rewrite_max_bytes: int = c.DEFAULT_REWRITE_MAX_BYTES
-    rewrite_in_memory_bytes: int = c.DEFAULT_REWRITE_IN_MEMORY_BYTES
-    verbatim_prefixes: tuple[str, ...] = ()
+    limits: RewriteLimits = DEFAULT_LIMITS
     success_topic_arn: str | None = None
     failure_topic_arn: str | None = None
     assume_roles: bool = True
@@ -38,9 +37,7 @@ class DriftCheckerSettings:
             source_table=require_str(c.CONFIG_TABLE_ENV, environ),
             targets=parse_targets(read_json(c.REPLICATION_TARGETS_ENV, [], environ)),
             prefixes=read_prefixes(c.REPLICATION_PREFIXES_ENV, c.DEFAULT_REPLICATION_PREFIXES, environ),
-            rewrite_max_bytes=read_int(c.REWRITE_MAX_BYTES_ENV, c.DEFAULT_REWRITE_MAX_BYTES, environ),
-            rewrite_in_memory_bytes=read_int(c.REWRITE_IN_MEMORY_BYTES_ENV, c.DEFAULT_REWRITE_IN_MEMORY_BYTES, environ),
-            verbatim_prefixes=read_prefixes(c.VERBATIM_PREFIXES_ENV, (), environ),
+            limits=RewriteLimits.from_env(environ),
             success_topic_arn=optional_str(c.SUCCESS_TOPIC_ARN_ENV, environ),
             failure_topic_arn=optional_str(c.FAILURE_TOPIC_ARN_ENV, environ),
             assume_roles=read_bool(c.REPLICATION_ASSUME_ROLES_ENV, True, environ),

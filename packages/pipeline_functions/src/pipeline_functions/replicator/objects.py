@@ -62,6 +62,7 @@ class ObjectReplicator:
     def __init__(self, settings: ReplicatorSettings, source_s3: S3Client) -> None:
         self._settings = settings
         self._s3 = source_s3
+        self._tag_cache: dict[tuple[str, str | None, str], tuple[tuple[str, str], ...]] = {}
 
     def resolve(self, key: str, alternate_key: str | None = None, etag: str | None = None) -> tuple[str, Any]:
         """Which key the event means and the prod object's current state (None if it no longer exists).
@@ -70,6 +71,7 @@ class ObjectReplicator:
         decoded key holds exactly the object the event describes (same ETag), so encoded and plain events
         both resolve and an unrelated object is never picked.
         """
+        self._tag_cache = {}  # tags can change without a new version: each change reads them afresh
         bucket = self._settings.source_bucket
         found = head(self._s3, bucket, key)
         if found is not None:
@@ -81,22 +83,29 @@ class ObjectReplicator:
         return key, None
 
     def _source(self, key: str, response: dict[str, Any]) -> SourceObject:
-        version_id = response.get("VersionId")
-        kwargs: dict[str, Any] = {"Bucket": self._settings.source_bucket, "Key": key}
-        if version_id:
-            kwargs["VersionId"] = version_id
-        tag_set = self._s3.get_object_tagging(**kwargs).get("TagSet", [])
         return SourceObject(
             key=key,
             size=int(response.get("ContentLength", 0)),
             etag=str(response.get("ETag", "")).strip('"'),
-            version_id=version_id,
+            version_id=response.get("VersionId"),
             last_modified=response["LastModified"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             content_type=response.get("ContentType") or "binary/octet-stream",
             metadata={k: v for k, v in (response.get("Metadata") or {}).items() if k not in REPLICA_METADATA},
             headers=kept_headers(response),
-            tags=tuple((tag["Key"], tag["Value"]) for tag in tag_set),
         )
+
+    def _source_tags(self, source: SourceObject) -> tuple[tuple[str, str], ...]:
+        """The source version's tags, read once per change (not per target) and only when a replica is written."""
+        cached = self._tag_cache.get((source.key, source.version_id, source.etag))
+        if cached is not None:
+            return cached
+        kwargs: dict[str, Any] = {"Bucket": self._settings.source_bucket, "Key": source.key}
+        if source.version_id:
+            kwargs["VersionId"] = source.version_id
+        tag_set = self._s3.get_object_tagging(**kwargs).get("TagSet", [])
+        tags = tuple((tag["Key"], tag["Value"]) for tag in tag_set)
+        self._tag_cache[(source.key, source.version_id, source.etag)] = tags
+        return tags
 
     def replicate(
         self,
@@ -164,17 +173,17 @@ class ObjectReplicator:
             self._copy(source, writer, tags, verbatim=False)
             return TargetResult(target.environment, REPLICATED, "copied unchanged", source.size, rewritten=False)
         try:
-            if source.size > self._settings.rewrite_max_bytes:
+            if source.size > self._settings.limits.max_bytes:
                 raise UnparseableDocumentError(
-                    f"{source.size} bytes is above the rewrite limit of {self._settings.rewrite_max_bytes} bytes"
+                    f"{source.size} bytes is above the rewrite limit of {self._settings.limits.max_bytes} bytes"
                 )
             written = self._rewrite(source, fmt, rewriter, target, writer, tags)
         except (UnparseableDocumentError, RewriteError) as exc:
             reason = f"not rewritable as {fmt}: {exc}"
-            verbatim = next((p for p in self._settings.verbatim_prefixes if source.key.startswith(p)), None)
+            verbatim = self._settings.limits.verbatim_prefix(source.key)
             if verbatim is None:
                 return TargetResult(target.environment, REFUSED, f"{reason}; nothing written")
-            self._copy(source, writer, source.tags, verbatim=True)
+            self._copy(source, writer, self._source_tags(source), verbatim=True)
             return TargetResult(
                 target.environment,
                 REPLICATED,
@@ -185,7 +194,7 @@ class ObjectReplicator:
         return TargetResult(target.environment, REPLICATED, f"rewritten {fmt} for {target.environment}", written, True)
 
     def _tags(self, source: SourceObject, rewriter: Rewriter, target: ReplicationTarget) -> tuple[tuple[str, str], ...]:
-        tags = tuple((rewriter.text(k), rewriter.text(v)) for k, v in source.tags)
+        tags = tuple((rewriter.text(k), rewriter.text(v)) for k, v in self._source_tags(source))
         rewriter.checked(dict(tags), f"tags of s3://{target.bucket}/{source.key}")
         return tags
 
@@ -200,7 +209,7 @@ class ObjectReplicator:
     ) -> int:
         what = f"s3://{target.bucket}/{source.key}"
         metadata = self._metadata(source, rewritten=True)
-        if fmt in ("json", "yaml") and source.size <= self._settings.rewrite_in_memory_bytes:
+        if fmt in ("json", "yaml") and source.size <= self._settings.limits.in_memory_bytes:
             document = rewriter.checked(rewriter.document(parse_document(self._read_all(source), fmt)), what)
             payload = dump_document(document, fmt)
             writer.put(source, payload, metadata, tags)

@@ -41,4 +41,3 @@ class SourceObject:
     metadata: dict[str, str]
     # Content-Encoding, Cache-Control, ... as PutObject/CopyObject parameters; kept on every replica.
     headers: dict[str, Any] = field(default_factory=dict)
-    tags: tuple[tuple[str, str], ...] = ()

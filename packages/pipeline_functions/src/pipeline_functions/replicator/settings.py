@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from pipeline_functions import constants as c
 from pipeline_functions.shared.config import optional_str, read_bool, read_int, read_json, read_prefixes, require_str
+from pipeline_functions.shared.rewrite import DEFAULT_LIMITS, RewriteLimits
 from pipeline_functions.shared.targets import ReplicationTarget, parse_targets
 
 if TYPE_CHECKING:
@@ -24,9 +25,7 @@ class ReplicatorSettings:
     prefixes: tuple[str, ...] = c.DEFAULT_REPLICATION_PREFIXES
     propagate_deletes: bool = True
     multipart_threshold_bytes: int = c.DEFAULT_MULTIPART_THRESHOLD_BYTES
-    rewrite_max_bytes: int = c.DEFAULT_REWRITE_MAX_BYTES
-    rewrite_in_memory_bytes: int = c.DEFAULT_REWRITE_IN_MEMORY_BYTES
-    verbatim_prefixes: tuple[str, ...] = ()
+    limits: RewriteLimits = DEFAULT_LIMITS
     dead_letter_queue_url: str | None = None
     async_max_attempts: int = c.DEFAULT_ASYNC_MAX_ATTEMPTS
     success_topic_arn: str | None = None
@@ -49,9 +48,7 @@ class ReplicatorSettings:
                 read_int(c.MULTIPART_THRESHOLD_BYTES_ENV, c.DEFAULT_MULTIPART_THRESHOLD_BYTES, environ, minimum=1),
                 c.DEFAULT_MULTIPART_THRESHOLD_BYTES,
             ),
-            rewrite_max_bytes=read_int(c.REWRITE_MAX_BYTES_ENV, c.DEFAULT_REWRITE_MAX_BYTES, environ),
-            rewrite_in_memory_bytes=read_int(c.REWRITE_IN_MEMORY_BYTES_ENV, c.DEFAULT_REWRITE_IN_MEMORY_BYTES, environ),
-            verbatim_prefixes=read_prefixes(c.VERBATIM_PREFIXES_ENV, (), environ),
+            limits=RewriteLimits.from_env(environ),
             dead_letter_queue_url=optional_str(c.DEAD_LETTER_QUEUE_URL_ENV, environ),
             async_max_attempts=read_int(c.ASYNC_MAX_ATTEMPTS_ENV, c.DEFAULT_ASYNC_MAX_ATTEMPTS, environ, minimum=1),
             success_topic_arn=optional_str(c.SUCCESS_TOPIC_ARN_ENV, environ),

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from pipeline_functions import constants as c
 from pipeline_functions.exceptions import RewriteError, UnparseableDocumentError
+from pipeline_functions.shared.config import read_int, read_prefixes
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -19,6 +21,32 @@ if TYPE_CHECKING:
 JSON_SUFFIXES = (".json",)
 YAML_SUFFIXES = (".yaml", ".yml")
 TEXT_SUFFIXES = (".ini", ".properties", ".env", ".toml", ".txt", ".cfg", ".conf")
+
+
+@dataclass(frozen=True)
+class RewriteLimits:
+    """How the replicator treats a document by size, and where a verbatim copy is allowed.
+
+    The replicator writes by these, and the drift comparison reads prod back by the same ones.
+    """
+
+    max_bytes: int = c.DEFAULT_REWRITE_MAX_BYTES  # larger documents are refused, never copied unrewritten
+    in_memory_bytes: int = c.DEFAULT_REWRITE_IN_MEMORY_BYTES  # parsed whole up to this size, streamed above
+    verbatim_prefixes: tuple[str, ...] = ()  # unrewritable documents here are copied byte for byte, marked
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RewriteLimits:
+        return cls(
+            max_bytes=read_int(c.REWRITE_MAX_BYTES_ENV, c.DEFAULT_REWRITE_MAX_BYTES, environ),
+            in_memory_bytes=read_int(c.REWRITE_IN_MEMORY_BYTES_ENV, c.DEFAULT_REWRITE_IN_MEMORY_BYTES, environ),
+            verbatim_prefixes=read_prefixes(c.VERBATIM_PREFIXES_ENV, (), environ),
+        )
+
+    def verbatim_prefix(self, key: str) -> str | None:
+        return next((prefix for prefix in self.verbatim_prefixes if key.startswith(prefix)), None)
+
+
+DEFAULT_LIMITS = RewriteLimits()
 
 
 def document_format(key: str) -> str | None:

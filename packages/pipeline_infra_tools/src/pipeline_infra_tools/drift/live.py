@@ -201,6 +201,7 @@ def compare_data(
     boto3 client that can read every environment's data (the sandbox administrator's).
     """
     from pipeline_functions.drift_checker.compare import EnvironmentStore, compare_environments
+    from pipeline_functions.shared.rewrite import RewriteLimits
     from pipeline_functions.shared.targets import TargetClients
 
     source = settings.source
@@ -236,9 +237,11 @@ def compare_data(
         data_targets(settings, storage_outputs, ready),
         lambda _target: TargetClients(s3=s3, dynamodb=dynamodb),
         prefixes=source.replication.prefixes,
-        rewrite_max_bytes=source.replication.rewrite_max_bytes,
-        rewrite_in_memory_bytes=source.replication.rewrite_in_memory_bytes,
-        verbatim_prefixes=source.replication.verbatim_prefixes,
+        limits=RewriteLimits(
+            max_bytes=source.replication.rewrite_max_bytes,
+            in_memory_bytes=source.replication.rewrite_in_memory_bytes,
+            verbatim_prefixes=tuple(source.replication.verbatim_prefixes),
+        ),
     )
     for env_drift in report.environments:
         for found in env_drift.differences:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeSerializer
 
 from pipeline_functions.drift_checker.compare import EnvironmentStore, compare_environments
+from pipeline_functions.shared.rewrite import RewriteLimits
 from pipeline_functions.shared.targets import TargetClients, parse_targets
 from pipeline_infra_tools.exceptions import DeployError
 from pipeline_infra_tools.operations.events import resync_item_event, resync_object_event
@@ -113,10 +114,13 @@ def resync(runtime: LambdaRuntime, replicator_name: str, source: SourceStack, ta
     prefixes = json.loads(spec.environment.get("REPLICATION_PREFIXES", '["config/", "schemas/"]'))
 
     def compare() -> EnvironmentDrift:
-        [found] = compare_environments(store, [target], lambda _: clients, prefixes=prefixes, **limits).environments
+        [found] = compare_environments(
+            store, [target], lambda _: clients, prefixes=prefixes, limits=limits
+        ).environments
         return found
 
-    limits = _limits(spec)
+    # The replicator's own limits, so the comparison reads prod exactly as the replicator rewrites it.
+    limits = RewriteLimits.from_env(spec.environment)
     environment = compare()
     report = ResyncReport(
         source.environment,
@@ -150,16 +154,3 @@ def resync(runtime: LambdaRuntime, replicator_name: str, source: SourceStack, ta
             detail = difference.detail or str(difference.kind)
             report.failed.append({"change": label, "reason": f"still {difference.kind} after the resync: {detail}"})
     return report
-
-
-def _limits(spec: FunctionSpec) -> dict[str, Any]:
-    """The replicator's own rewrite limits, so the comparison rewrites prod exactly as the replicator does."""
-    environment = spec.environment
-    limits: dict[str, Any] = {}
-    if environment.get("REWRITE_MAX_BYTES"):
-        limits["rewrite_max_bytes"] = int(environment["REWRITE_MAX_BYTES"])
-    if environment.get("REWRITE_IN_MEMORY_BYTES"):
-        limits["rewrite_in_memory_bytes"] = int(environment["REWRITE_IN_MEMORY_BYTES"])
-    if environment.get("VERBATIM_PREFIXES"):
-        limits["verbatim_prefixes"] = tuple(json.loads(environment["VERBATIM_PREFIXES"]))
-    return limits
