@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipeline_functions import constants as c
+from pipeline_functions.replicator.settings import rewrite_limits
 from pipeline_functions.shared.config import optional_str, read_bool, read_json, read_prefixes, require_str
 from pipeline_functions.shared.rewrite import DEFAULT_LIMITS, RewriteLimits
 from pipeline_functions.shared.targets import ReplicationTarget, parse_targets
@@ -37,7 +38,7 @@ class DriftCheckerSettings:
             source_table=require_str(c.CONFIG_TABLE_ENV, environ),
             targets=parse_targets(read_json(c.REPLICATION_TARGETS_ENV, [], environ)),
             prefixes=read_prefixes(c.REPLICATION_PREFIXES_ENV, c.DEFAULT_REPLICATION_PREFIXES, environ),
-            limits=RewriteLimits.from_env(environ),
+            limits=rewrite_limits(environ),
             success_topic_arn=optional_str(c.SUCCESS_TOPIC_ARN_ENV, environ),
             failure_topic_arn=optional_str(c.FAILURE_TOPIC_ARN_ENV, environ),
             assume_roles=read_bool(c.REPLICATION_ASSUME_ROLES_ENV, True, environ),

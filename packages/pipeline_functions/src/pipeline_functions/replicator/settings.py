@@ -48,7 +48,7 @@ class ReplicatorSettings:
                 read_int(c.MULTIPART_THRESHOLD_BYTES_ENV, c.DEFAULT_MULTIPART_THRESHOLD_BYTES, environ, minimum=1),
                 c.DEFAULT_MULTIPART_THRESHOLD_BYTES,
             ),
-            limits=RewriteLimits.from_env(environ),
+            limits=rewrite_limits(environ),
             dead_letter_queue_url=optional_str(c.DEAD_LETTER_QUEUE_URL_ENV, environ),
             async_max_attempts=read_int(c.ASYNC_MAX_ATTEMPTS_ENV, c.DEFAULT_ASYNC_MAX_ATTEMPTS, environ, minimum=1),
             success_topic_arn=optional_str(c.SUCCESS_TOPIC_ARN_ENV, environ),
@@ -59,3 +59,12 @@ class ReplicatorSettings:
             ),
             assume_roles=read_bool(c.REPLICATION_ASSUME_ROLES_ENV, True, environ),
         )
+
+
+def rewrite_limits(environ: Mapping[str, str] | None = None) -> RewriteLimits:
+    """The rewrite limits the infrastructure sets on the replicator and the drift checker alike."""
+    return RewriteLimits(
+        max_bytes=read_int(c.REWRITE_MAX_BYTES_ENV, c.DEFAULT_REWRITE_MAX_BYTES, environ),
+        in_memory_bytes=read_int(c.REWRITE_IN_MEMORY_BYTES_ENV, c.DEFAULT_REWRITE_IN_MEMORY_BYTES, environ),
+        verbatim_prefixes=read_prefixes(c.VERBATIM_PREFIXES_ENV, (), environ),
+    )

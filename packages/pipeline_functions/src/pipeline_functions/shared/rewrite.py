@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline_functions import constants as c
 from pipeline_functions.exceptions import RewriteError, UnparseableDocumentError
-from pipeline_functions.shared.config import read_int, read_prefixes
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -27,20 +26,13 @@ TEXT_SUFFIXES = (".ini", ".properties", ".env", ".toml", ".txt", ".cfg", ".conf"
 class RewriteLimits:
     """How the replicator treats a document by size, and where a verbatim copy is allowed.
 
-    The replicator writes by these, and the drift comparison reads prod back by the same ones.
+    The replicator writes by these, and the drift comparison reads prod back by the same ones; both functions
+    read them from their environment with ``pipeline_functions.replicator.settings.rewrite_limits``.
     """
 
     max_bytes: int = c.DEFAULT_REWRITE_MAX_BYTES  # larger documents are refused, never copied unrewritten
     in_memory_bytes: int = c.DEFAULT_REWRITE_IN_MEMORY_BYTES  # parsed whole up to this size, streamed above
     verbatim_prefixes: tuple[str, ...] = ()  # unrewritable documents here are copied byte for byte, marked
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> RewriteLimits:
-        return cls(
-            max_bytes=read_int(c.REWRITE_MAX_BYTES_ENV, c.DEFAULT_REWRITE_MAX_BYTES, environ),
-            in_memory_bytes=read_int(c.REWRITE_IN_MEMORY_BYTES_ENV, c.DEFAULT_REWRITE_IN_MEMORY_BYTES, environ),
-            verbatim_prefixes=read_prefixes(c.VERBATIM_PREFIXES_ENV, (), environ),
-        )
 
     def verbatim_prefix(self, key: str) -> str | None:
         return next((prefix for prefix in self.verbatim_prefixes if key.startswith(prefix)), None)

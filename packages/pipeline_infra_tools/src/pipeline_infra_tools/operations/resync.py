@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeSerializer
 
 from pipeline_functions.drift_checker.compare import EnvironmentStore, compare_environments
-from pipeline_functions.shared.rewrite import RewriteLimits
+from pipeline_functions.replicator.settings import rewrite_limits
 from pipeline_functions.shared.targets import TargetClients, parse_targets
 from pipeline_infra_tools.exceptions import DeployError
 from pipeline_infra_tools.operations.events import resync_item_event, resync_object_event
@@ -120,7 +120,7 @@ def resync(runtime: LambdaRuntime, replicator_name: str, source: SourceStack, ta
         return found
 
     # The replicator's own limits, so the comparison reads prod exactly as the replicator rewrites it.
-    limits = RewriteLimits.from_env(spec.environment)
+    limits = rewrite_limits(spec.environment)
     environment = compare()
     report = ResyncReport(
         source.environment,

@@ -121,6 +121,30 @@ def _s3_events_as_aws_sends_them() -> None:
     Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
 
 
+def _object_writes_are_atomic() -> None:
+    """Emulator gap: moto stores a new object, and sends its "Object Created" event, before it sets the object's
+    metadata and tags. A reader in between (a replicator acting on the event, a test polling for the replica)
+    sees the object without them; on AWS a PUT is atomic. Object reads and writes are serialised here, so a
+    read waits until the write that made the object visible has finished."""
+    import functools
+    import threading
+
+    from moto.s3.responses import S3Response
+
+    lock = threading.RLock()
+
+    def serialised(method: Any) -> Any:
+        @functools.wraps(method)
+        def call(self: S3Response, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(self, *args, **kwargs)
+
+        return call
+
+    for name in ("_key_response_get", "_key_response_put", "_key_response_post", "head_object"):
+        setattr(S3Response, name, serialised(getattr(S3Response, name)))
+
+
 ADMIN_USER_ARN_SUFFIX = ":user/sandbox-admin"
 
 
@@ -229,6 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     _unknown_conditions_do_not_deny()
     _route_events_as_aws_does()
     _s3_events_as_aws_sends_them()
+    _object_writes_are_atomic()
     _get_requests_sign_no_body()
     _role_sessions_match_their_role()
     _unknown_resources_are_checked_by_action()
