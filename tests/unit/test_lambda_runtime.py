@@ -88,8 +88,27 @@ class FakeEvents:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
 
-    def put_events(self, Entries: list[dict[str, Any]]) -> None:
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         self.sent.extend(Entries)
+        return {"FailedEntryCount": 0, "Entries": [{"EventId": str(i)} for i, _ in enumerate(Entries)]}
+
+
+class FakeRoles:
+    """The Pipe's role: the stream and bus clients it acts with, and whether it was asked for the Pipe's role."""
+
+    def __init__(self, streams: FakeStreams, events: FakeEvents) -> None:
+        self.by_service = {"dynamodbstreams": streams, "events": events}
+        self.asked: set[tuple[str, str]] = set()
+
+    def client(self, role_arn: str, service: str, aws_service: str) -> Any:
+        self.asked.add((role_arn, service))
+        return self.by_service[aws_service]
+
+    def refused(self, *args: Any, **kwargs: Any) -> None:
+        raise AssertionError("nothing is refused here")
+
+    def succeeded(self, *args: Any) -> None:
+        return None
 
 
 class FakePipes:
@@ -100,13 +119,16 @@ class FakePipes:
         return {"CreationTime": self.created}
 
 
+PIPE_ROLE = "arn:aws:iam::1:role/iam-config-pipe-prod-pl01"
+
+
 def record(sequence: str, at: datetime) -> dict[str, Any]:
     return {"eventName": "INSERT", "dynamodb": {"SequenceNumber": sequence, "ApproximateCreationDateTime": at}}
 
 
 def pipe(stream: str) -> PipeSpec:
     return PipeSpec(
-        "pipe-config", "arn:aws:pipes:us-east-1:1:pipe/pipe-config", stream, "bus-arn", "src", "Changed", []
+        "pipe-config", "arn:aws:pipes:us-east-1:1:pipe/pipe-config", PIPE_ROLE, stream, "bus-arn", "src", "Changed", []
     )
 
 
@@ -116,8 +138,10 @@ def test_pipe_reader_delivers_changes_made_after_the_pipe_was_created() -> None:
         {"old": [record("1", created - timedelta(minutes=5)), record("2", created + timedelta(seconds=1))]}
     )
     events = FakeEvents()
-    reader = PipeReader(streams, events, FakePipes(created))
+    roles = FakeRoles(streams, events)
+    reader = PipeReader(roles, FakePipes(created))  # type: ignore[arg-type]
     assert reader.poll([pipe("old")]) == 1
+    assert roles.asked == {(PIPE_ROLE, "pipes.amazonaws.com")}, "a Pipe reads and puts with its own role only"
     [sent] = events.sent
     assert json.loads(sent["Detail"])["dynamodb"]["SequenceNumber"] == "2"
     assert sent["Source"] == "src" and sent["DetailType"] == "Changed"
@@ -128,7 +152,7 @@ def test_pipe_reader_reads_a_recreated_tables_stream_from_its_start() -> None:
     later = created + timedelta(seconds=5)
     streams = FakeStreams({"old": [record("1", later)], "new": [record("7", later)]})
     events = FakeEvents()
-    reader = PipeReader(streams, events, FakePipes(created))
+    reader = PipeReader(FakeRoles(streams, events), FakePipes(created))  # type: ignore[arg-type]
     reader.poll([pipe("old")])
     # WHEN the table (and so its stream) is replaced, with the same shard id
     reader.poll([pipe("new")])

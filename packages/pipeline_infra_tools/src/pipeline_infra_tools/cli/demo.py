@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline_infra_tools.deploy.orchestrator import Orchestrator, make_target
 from pipeline_infra_tools.sandbox.clients import emulator_clients
 from pipeline_infra_tools.sandbox.manager import Sandbox
+from pipeline_infra_tools.sandbox.service_grants import queue_policy_admitting
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -92,6 +93,8 @@ class Demo:
         sqs, sns = clients["sqs"], clients["sns"]
         url = sqs.create_queue(QueueName="sandbox-demo-notifications")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        policy = queue_policy_admitting(arn, "sns.amazonaws.com", topic_arn)
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "false"})
         sqs.purge_queue(QueueUrl=url)
         return str(url)

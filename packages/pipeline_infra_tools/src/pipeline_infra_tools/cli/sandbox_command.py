@@ -69,6 +69,12 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(f"sandbox: running at {document['endpoint']} (pid {document['pid']}, region {document['region']})")
     print(f"deployed stacks: {', '.join(document['stacks']) or 'none'}")
+    refused = document["refused_deliveries"]
+    if refused:
+        counts = ", ".join(f"{kind} {count}" for kind, count in sorted(refused.items()))
+        print(
+            f"refused deliveries (a grant AWS would require is missing): {counts}; see {' and '.join(document['logs'])}"
+        )
     print("administrator credentials: `pipeline-infra sandbox status --format json`")
     return 0
 

@@ -15,9 +15,16 @@ from botocore.config import Config
 EMULATOR_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
 
 
-def emulator_session(access_key_id: str, secret_access_key: str, region: str) -> boto3.Session:
+def emulator_session(
+    access_key_id: str, secret_access_key: str, region: str, session_token: str | None = None
+) -> boto3.Session:
     """A session for one set of credentials; create its clients up front (sessions are not thread-safe)."""
-    return boto3.Session(aws_access_key_id=access_key_id, aws_secret_access_key=secret_access_key, region_name=region)
+    return boto3.Session(
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
+        aws_session_token=session_token,
+        region_name=region,
+    )
 
 
 def emulator_client(session: boto3.Session, service: str, endpoint: str) -> Any:

@@ -174,7 +174,9 @@ def _role_sessions_match_their_role() -> None:
       This is how prod's replicator assumes the writer roles of dev and staging.
     - AWS services assume execution roles through service principals (`lambda.amazonaws.com`,
       `pipes.amazonaws.com`); in the sandbox the local runtime plays those services with the sandbox
-      administrator's key, so the administrator is admitted where a service principal is trusted.
+      administrator's key and names the service it plays as the session name. The administrator is admitted
+      only where the role trusts that very service, so a role that trusts `pipes.amazonaws.com` cannot be
+      taken on as a Lambda function's role, as in AWS.
     """
     from moto.iam.access_control import IAMPolicy, IAMRequestBase, PermissionResult
 
@@ -182,8 +184,16 @@ def _role_sessions_match_their_role() -> None:
         caller = self._access_key.arn
         role = self.backend.get_role_by_arn(role_arn)
         trusted = json.loads(role.assume_role_policy_document)["Statement"]
-        if caller.endswith(ADMIN_USER_ARN_SUFFIX) and any("Service" in s.get("Principal", {}) for s in trusted):
-            return True
+        if caller.endswith(ADMIN_USER_ARN_SUFFIX):
+            played = _request_value(self._data, "RoleSessionName")
+            services = {
+                service
+                for s in trusted
+                if s.get("Effect") == "Allow" and isinstance(s.get("Principal"), dict)
+                for service in _as_list(s["Principal"].get("Service"))
+            }
+            if played in services:
+                return True
         # moto compares principals only in statements that name AWS principals (a Service-only one crashes it).
         aws_statements = [s for s in trusted if isinstance(s.get("Principal"), dict) and "AWS" in s["Principal"]]
         if not aws_statements:
@@ -243,6 +253,142 @@ def _delete_markers_can_be_disposed() -> None:
     FakeDeleteMarker.dispose = dispose  # type: ignore[attr-defined]
 
 
+def _requests_name_their_resource() -> None:
+    """Emulator gap: DynamoDB, DynamoDB Streams and SNS requests are checked against the resource `*`, so a role
+    allowed an action on one table or topic could use it on every other. Each request here names the resource
+    AWS checks: the table (or its index) from `TableName` (and `IndexName`), the stream from `StreamArn` (or the
+    shard iterator), the topic from `TopicArn`. Requests that name no single resource (ListTables, ListStreams,
+    batch calls across tables) stay checked by action.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+    from moto.sns.responses import SNSResponse
+
+    def table_resource(self: DynamoHandler) -> str:
+        body = self.body if isinstance(self.body, dict) else getattr(self, "params", {}) or {}
+        table = body.get("TableName")
+        if not isinstance(table, str) or not table:
+            return "*"
+        if table.startswith("arn:"):
+            arn = table
+        else:
+            arn = f"arn:aws:dynamodb:{self.region}:{self.current_account}:table/{table}"
+        index = body.get("IndexName")
+        return f"{arn}/index/{index}" if isinstance(index, str) and index else arn
+
+    def stream_resource(self: DynamoDBStreamsHandler) -> str:
+        arn = self._get_param("StreamArn")
+        if not arn:
+            # The emulator's shard iterators begin with their stream's ARN.
+            iterator = self._get_param("ShardIterator")
+            arn = iterator.split("|", 1)[0] if isinstance(iterator, str) and "|" in iterator else None
+        return arn if isinstance(arn, str) and arn else "*"
+
+    def topic_resource(self: SNSResponse) -> str:
+        arn = self._get_param("TopicArn")
+        return arn if isinstance(arn, str) and arn else "*"
+
+    DynamoHandler._determine_resource = table_resource  # type: ignore[attr-defined]
+    DynamoDBStreamsHandler._determine_resource = stream_resource  # type: ignore[attr-defined]
+    SNSResponse._determine_resource = topic_resource  # type: ignore[attr-defined]
+
+
+def _services_deliver_only_where_allowed() -> None:
+    """Emulator gap: moto's own deliveries (an EventBridge rule to an SQS target, an SNS topic to an SQS
+    subscription) ignore the queue's policy, so a missing grant that AWS would refuse went unnoticed. Each such
+    delivery is checked here against the queue policy, with the service as principal and the rule or topic as
+    `aws:SourceArn`. A refused delivery is dropped as AWS drops it, written to the emulator's log as one
+    `delivery_refused` JSON line, and a refused rule target goes to its dead-letter queue when that queue's
+    policy admits the rule (EventBridge's own behaviour).
+    """
+    from moto.events.models import Rule
+    from moto.sns.models import Subscription
+    from moto.sqs import sqs_backends
+    from moto.sqs.exceptions import QueueDoesNotExist
+
+    from pipeline_infra_tools.sandbox.deliveries import refusal_line
+    from pipeline_infra_tools.sandbox.service_grants import ServiceRequest, decide
+
+    def queue_of(arn: str) -> Any:
+        _, _, _, region, account, name = arn.split(":", 5)
+        try:
+            return sqs_backends[account][region].get_queue(name)
+        except QueueDoesNotExist:
+            return None
+
+    def admitted(queue_arn: str, service: str, source_arn: str, delivery: str, **details: Any) -> bool:
+        queue = queue_of(queue_arn)
+        if queue is None:
+            return True  # the emulator reports a missing queue in its own way
+        request = ServiceRequest(service, "sqs:SendMessage", queue_arn, source_arn, source_arn.split(":")[4])
+        decision = decide(queue.policy, request)
+        if not decision.allowed:
+            print(refusal_line(request, decision, delivery, **details), flush=True)
+        return decision.allowed
+
+    original_route = Rule.send_to_targets
+
+    def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
+        if not self.event_pattern.matches_event(original_event):
+            return
+        refused = [
+            t
+            for t in self.targets
+            if t["Arn"].startswith("arn:aws:sqs:")
+            and not admitted(
+                t["Arn"], "events.amazonaws.com", self.arn, "events-to-sqs", event_id=original_event.get("id")
+            )
+        ]
+        routed = copy.copy(self)
+        routed.targets = [t for t in self.targets if t not in refused]
+        original_route(routed, original_event, transform_input)
+        for target in refused:
+            dead_letter = (target.get("DeadLetterConfig") or {}).get("Arn")
+            if dead_letter and admitted(dead_letter, "events.amazonaws.com", self.arn, "events-to-dlq"):
+                _, _, _, region, account, name = dead_letter.split(":", 5)
+                sqs_backends[account][region].send_message(
+                    name,
+                    json.dumps(original_event, default=str),
+                    message_attributes=_dead_letter_attributes(self.arn, target["Arn"]),
+                )
+
+    original_publish = Subscription.publish
+
+    def publish(self: Subscription, message: str, message_id: str, *args: Any, **kwargs: Any) -> None:
+        if self.protocol == "sqs" and not admitted(
+            self.endpoint, "sns.amazonaws.com", self.topic.arn, "sns-to-sqs", message_id=message_id
+        ):
+            return
+        original_publish(self, message, message_id, *args, **kwargs)
+
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+    Subscription.publish = publish  # type: ignore[method-assign]
+
+
+def _dead_letter_attributes(rule_arn: str, target_arn: str) -> dict[str, dict[str, str]]:
+    """What EventBridge attaches to an event it put on a target's DLQ: why it was not delivered."""
+    reasons = {
+        "RULE_ARN": rule_arn,
+        "TARGET_ARN": target_arn,
+        "ERROR_CODE": "AccessDeniedException",
+        "ERROR_MESSAGE": f"the queue policy of {target_arn} does not let events.amazonaws.com send for {rule_arn}",
+    }
+    return {name: {"DataType": "String", "StringValue": value} for name, value in reasons.items()}
+
+
+def _request_value(data: Any, name: str) -> str | None:
+    value = (data or {}).get(name)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, str) else None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
 def _any_resource_of(statement: dict[str, Any]) -> str:
     resources = statement.get("Resource", "*")
     first = resources[0] if isinstance(resources, list) and resources else resources
@@ -252,11 +398,13 @@ def _any_resource_of(statement: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     _unknown_conditions_do_not_deny()
     _route_events_as_aws_does()
+    _services_deliver_only_where_allowed()
     _s3_events_as_aws_sends_them()
     _object_writes_are_atomic()
     _get_requests_sign_no_body()
     _role_sessions_match_their_role()
     _unknown_resources_are_checked_by_action()
+    _requests_name_their_resource()
     _delete_markers_can_be_disposed()
     from moto.server import main as moto_main
 

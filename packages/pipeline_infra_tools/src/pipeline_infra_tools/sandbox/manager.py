@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipeline_infra_tools.sandbox.clients import emulator_client, emulator_session
+from pipeline_infra_tools.sandbox.deliveries import refusal_counts
 from pipeline_infra_tools.sandbox.lambda_runtime import process as runtime
 from pipeline_infra_tools.sandbox.server import answers, is_server_process, start_server, stop_server
 from pipeline_infra_tools.sandbox.state import SandboxState, SandboxStateFile
@@ -44,7 +45,15 @@ class SandboxStatus:
             "secret_access_key": state.secret_access_key,
             "stacks": state.stacks,
             "state_file": str(self.state_path),
+            "logs": [str(path) for path in self.log_paths],
+            "refused_deliveries": refusal_counts(self.log_paths, since=state.started_at),
         }
+
+    @property
+    def log_paths(self) -> list[Path]:
+        """The emulator's log and the runtime's: where every refused delivery is written."""
+        state_dir = self.state_path.parent
+        return [SandboxStateFile(state_dir).log_path, state_dir / runtime.LOG_FILE]
 
 
 class Sandbox:

@@ -1,4 +1,9 @@
-"""Asynchronous invocation as Lambda and EventBridge do it: retries, then the on-failure destination or DLQ."""
+"""Asynchronous invocation as Lambda and EventBridge do it: retries, then the on-failure destination or DLQ.
+
+Each hand-over is made as the service that makes it on AWS: EventBridge invokes a function only when the
+function's resource policy admits the rule, and puts an undeliverable event on the target's DLQ only when the
+queue's policy admits the rule; Lambda sends to an on-failure destination with the function's own role.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
+from botocore.exceptions import ClientError
 
+from pipeline_infra_tools.sandbox.lambda_runtime.queues import queue_url
+from pipeline_infra_tools.sandbox.lambda_runtime.service_roles import (
+    EVENTS_SERVICE,
+    LAMBDA_SERVICE,
+    is_denied,
+    log_refusal,
+)
+from pipeline_infra_tools.sandbox.service_grants import Decision, ServiceRequest, decide
+
+if TYPE_CHECKING:
     from pipeline_infra_tools.sandbox.lambda_runtime.deployment import Deployment, FunctionSpec, TargetSpec
     from pipeline_infra_tools.sandbox.lambda_runtime.functions import FunctionPool, Invocation
+    from pipeline_infra_tools.sandbox.lambda_runtime.resource_policies import ResourcePolicies
+    from pipeline_infra_tools.sandbox.lambda_runtime.service_roles import ServiceRoles
 
 log = logging.getLogger("pipeline_infra_tools.sandbox.runtime")
-
-
-def queue_url(arn: str, endpoint: str) -> str:
-    """The emulator's URL of the queue named by an SQS ARN."""
-    account, name = arn.split(":")[4:6]
-    return f"{endpoint}/{account}/{name}"
+__all__ = ["AsyncInvoker", "AsyncOutcome", "destination_record", "queue_url"]
 
 
 def destination_record(spec: FunctionSpec, event: Any, attempts: int, failure: Invocation) -> dict[str, Any]:
@@ -54,7 +65,8 @@ class AsyncInvoker:
 
     deployment: Deployment
     pool: FunctionPool
-    send_message: Callable[[str, str, dict[str, Any]], None]
+    roles: ServiceRoles
+    policies: ResourcePolicies
     outcomes: list[AsyncOutcome] = field(default_factory=list)
 
     def invoke(self, spec: FunctionSpec, event: Any) -> AsyncOutcome:
@@ -70,8 +82,8 @@ class AsyncInvoker:
         outcome = AsyncOutcome(spec.name, attempts, invocation)
         if not invocation.ok and config.on_failure_arn:
             record = destination_record(spec, event, attempts, invocation)
-            self.send_message(config.on_failure_arn, json.dumps(record), {})
-            outcome.destination = config.on_failure_arn
+            if self._send_to_destination(spec, config.on_failure_arn, record):
+                outcome.destination = config.on_failure_arn
         elif not invocation.ok:
             log.error(
                 "%s failed after %d attempts with no destination: %s", spec.name, attempts, invocation.error_message
@@ -83,20 +95,50 @@ class AsyncInvoker:
         """EventBridge → Lambda target: the target's constant input if it has one, else the matched event."""
         payload = json.loads(target.input) if target.input else event
         spec = self.deployment.function_by_arn(target.arn)
-        reason = None
         if spec is None:
-            reason = ("ResourceNotFoundException", f"Function not found: {target.arn}")
-        elif not self.deployment.may_invoke(spec.name, target.rule_arn):
-            reason = ("AccessDeniedException", f"{target.rule_arn} is not allowed to invoke {target.arn}")
-        if reason is not None or spec is None:
-            self._dead_letter(target, event, *(reason or ("Unknown", "no function")))
+            self._dead_letter(target, event, "ResourceNotFoundException", f"Function not found: {target.arn}")
+            return None
+        request = ServiceRequest(
+            EVENTS_SERVICE, "lambda:InvokeFunction", spec.arn, target.rule_arn, target.rule_arn.split(":")[4]
+        )
+        decision = decide(self.policies.function(spec.name), request)
+        if not decision.allowed:
+            log_refusal(request, decision, "events-to-lambda", event_id=event.get("id"))
+            self._dead_letter(target, event, "AccessDeniedException", decision.reason)
             return None
         return self.invoke(spec, payload)
+
+    def _send_to_destination(self, spec: FunctionSpec, destination: str, record: dict[str, Any]) -> bool:
+        """Lambda sends the record with the function's execution role; a role without the grant loses it."""
+        sqs = self.roles.client(spec.role_arn, LAMBDA_SERVICE, "sqs")
+        try:
+            sqs.send_message(QueueUrl=queue_url(destination, self.policies.endpoint), MessageBody=json.dumps(record))
+        except ClientError as error:
+            if not is_denied(error):
+                raise
+            request = ServiceRequest(LAMBDA_SERVICE, "sqs:SendMessage", destination, spec.arn, spec.arn.split(":")[4])
+            reason = f"{spec.role_arn} may not send to its on-failure destination: {error}"
+            log_refusal(
+                request,
+                Decision(False, reason),
+                "lambda-to-destination",
+                request_id=record["requestContext"]["requestId"],
+            )
+            return False
+        return True
 
     def _dead_letter(self, target: TargetSpec, event: dict[str, Any], code: str, message: str) -> None:
         """What EventBridge does with an event it cannot hand to the target: the DLQ, with the reason attached."""
         log.error("rule %s could not deliver to %s: %s", target.rule_name, target.arn, message)
         if not target.dead_letter_arn:
+            return
+        request = ServiceRequest(
+            EVENTS_SERVICE, "sqs:SendMessage", target.dead_letter_arn, target.rule_arn, target.rule_arn.split(":")[4]
+        )
+        decision = decide(self.policies.queue(target.dead_letter_arn), request)
+        if not decision.allowed:
+            # AWS drops the event; only its CloudWatch metric would say so.
+            log_refusal(request, decision, "events-to-dlq", event_id=event.get("id"))
             return
         attributes = {
             "RULE_ARN": target.rule_arn,
@@ -104,8 +146,8 @@ class AsyncInvoker:
             "ERROR_CODE": code,
             "ERROR_MESSAGE": message,
         }
-        self.send_message(
-            target.dead_letter_arn,
-            json.dumps(event),
-            {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+        self.policies.sqs.send_message(
+            QueueUrl=queue_url(target.dead_letter_arn, self.policies.endpoint),
+            MessageBody=json.dumps(event),
+            MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
         )

@@ -75,6 +75,7 @@ class AsyncConfig:
 class PipeSpec:
     name: str
     arn: str
+    role_arn: str
     stream_arn: str
     bus_arn: str
     source: str
@@ -212,6 +213,7 @@ def _pipe(resource: dict[str, Any]) -> PipeSpec:
     return PipeSpec(
         name=inputs["name"],
         arn=resource["outputs"]["arn"],
+        role_arn=inputs["roleArn"],
         stream_arn=inputs["source"],
         bus_arn=inputs["target"],
         source=bus_parameters.get("source", "Pipe " + inputs["name"]),

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from pipeline_infra_tools.sandbox.exceptions import SandboxError
+from pipeline_infra_tools.sandbox.lambda_runtime import log_format
 from pipeline_infra_tools.sandbox.lambda_runtime.service import LambdaRuntime
 from pipeline_infra_tools.sandbox.state import SandboxStateFile
 
@@ -94,7 +95,7 @@ def attach_taps(state_dir: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     state_dir = Path(args[0])
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    log_format.configure()
     runtime = runtime_for(state_dir)
     stop_event = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_event.set())

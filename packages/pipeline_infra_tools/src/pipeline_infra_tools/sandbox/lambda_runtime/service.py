@@ -9,10 +9,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from pipeline_infra_tools.sandbox.clients import emulator_client, emulator_session
-from pipeline_infra_tools.sandbox.lambda_runtime.async_invoke import AsyncInvoker, queue_url
+from pipeline_infra_tools.sandbox.lambda_runtime.async_invoke import AsyncInvoker
 from pipeline_infra_tools.sandbox.lambda_runtime.deployment import Deployment, FunctionSpec, RuleSpec
 from pipeline_infra_tools.sandbox.lambda_runtime.functions import FunctionPool, Invocation, RoleCredentials
+from pipeline_infra_tools.sandbox.lambda_runtime.queues import queue_url
+from pipeline_infra_tools.sandbox.lambda_runtime.resource_policies import ResourcePolicies
+from pipeline_infra_tools.sandbox.lambda_runtime.service_roles import LAMBDA_SERVICE, ServiceRoles, is_denied
 from pipeline_infra_tools.sandbox.lambda_runtime.sources import (
     DeleteMarkerWatcher,
     PipeReader,
@@ -20,6 +25,7 @@ from pipeline_infra_tools.sandbox.lambda_runtime.sources import (
     failed_message_ids,
     sqs_batch_event,
 )
+from pipeline_infra_tools.sandbox.service_grants import ServiceRequest
 from pipeline_infra_tools.sandbox.state import SandboxStateFile
 
 if TYPE_CHECKING:
@@ -59,28 +65,22 @@ class LambdaRuntime:
 
         self.sqs, self.sts, self.events, self.s3 = client("sqs"), client("sts"), client("events"), client("s3")
         self.dynamodb = client("dynamodb")
+        self.roles = ServiceRoles(self.sts, endpoint, region)
         self.taps = RuleTaps(self.events, self.sqs)
-        self.pipes = PipeReader(client("dynamodbstreams"), self.events, client("pipes"))
+        self.pipes = PipeReader(self.roles, client("pipes"))
         self.deletes = DeleteMarkerWatcher(self.s3, self.events, ACCOUNT_ID, region)
         self.pool = FunctionPool(endpoint, state_dir, self.role_credentials)
         self.deployment = Deployment()
-        self.invoker = AsyncInvoker(self.deployment, self.pool, self.send_message)
-        self._credentials: dict[str, RoleCredentials] = {}
+        self.invoker = AsyncInvoker(
+            self.deployment, self.pool, self.roles, ResourcePolicies(client("lambda"), self.sqs, endpoint)
+        )
         self._stamp: tuple[tuple[str, float], ...] | None = None
         self._executor = ThreadPoolExecutor(max_workers=DELIVERY_THREADS, thread_name_prefix="delivery")
         self._pending: list[Future[Any]] = []
 
     def role_credentials(self, role_arn: str) -> RoleCredentials:
         """The function's role, assumed as the Lambda service would; cached while the sandbox runs."""
-        if role_arn not in self._credentials:
-            response = self.sts.assume_role(RoleArn=role_arn, RoleSessionName="sandbox-lambda")
-            self._credentials[role_arn] = response["Credentials"]
-        return self._credentials[role_arn]
-
-    def send_message(self, queue_arn: str, body: str, attributes: dict[str, Any]) -> None:
-        self.sqs.send_message(
-            QueueUrl=queue_url(queue_arn, self.endpoint), MessageBody=body, MessageAttributes=attributes
-        )
+        return self.roles.credentials(role_arn, LAMBDA_SERVICE)
 
     def reload(self) -> bool:
         """Read the saved stacks again when any of them changed since the last look."""
@@ -126,14 +126,29 @@ class LambdaRuntime:
         spec = self.deployment.functions.get(mapping.function_name)
         if spec is None:
             return 0
+        # Lambda polls the queue with the function's execution role: without its grants nothing is delivered.
+        sqs = self.roles.client(spec.role_arn, LAMBDA_SERVICE, "sqs")
+        try:
+            return self._deliver_batch(sqs, mapping, spec)
+        except ClientError as error:
+            if not is_denied(error):
+                raise
+            action = f"sqs:{error.operation_name}"
+            request = ServiceRequest(LAMBDA_SERVICE, action, mapping.queue_arn, spec.arn, spec.arn.split(":")[4])
+            reason = f"{spec.role_arn} may not {action} on its event source: {error}"
+            self.roles.refused(request, reason, "sqs-to-lambda", function=spec.name)
+            return 0
+
+    def _deliver_batch(self, sqs: Any, mapping: Any, spec: FunctionSpec) -> int:
         url = queue_url(mapping.queue_arn, self.endpoint)
-        messages = self.sqs.receive_message(
+        messages = sqs.receive_message(
             QueueUrl=url,
             MaxNumberOfMessages=min(mapping.batch_size, 10),
             WaitTimeSeconds=0,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
+        self.roles.succeeded("sqs-to-lambda", mapping.queue_arn, spec.arn)
         if not messages:
             return 0
         invocation = self.pool.invoke(spec, sqs_batch_event(mapping, spec.region, messages))
@@ -147,11 +162,9 @@ class LambdaRuntime:
             if message["MessageId"] in failed:
                 # Visible again at once rather than after the queue's visibility timeout, so the receive count
                 # and the redrive to the DLQ happen in seconds; the count and the redrive are the emulator's.
-                self.sqs.change_message_visibility(
-                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
+                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
             else:
-                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         return len(messages)
 
     def invoke(self, function: str, event: Any) -> Invocation:

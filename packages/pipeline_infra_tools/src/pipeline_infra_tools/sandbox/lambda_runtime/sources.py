@@ -1,9 +1,11 @@
 """Event sources the emulator stores but does not run, driven here as AWS would drive them.
 
 - Rule taps: EventBridge rules with Lambda targets get one extra SQS target (sandbox-only), so events are
-  matched by the emulator's own rule engine and reach the handler in exactly the shape EventBridge sends.
+  matched by the emulator's own rule engine and reach the handler in exactly the shape EventBridge sends. A tap
+  admits only its rule; whether the rule may invoke the function is the function's resource policy's decision,
+  taken when the event is handed over.
 - Pipes: the emulator creates Pipes but forwards nothing; the reader pulls the DynamoDB stream and puts each
-  record on the Pipe's target bus, with the Pipe's source, detail type and filters.
+  record on the Pipe's target bus, with the Pipe's source, detail type and filters, all with the Pipe's role.
 - Delete markers: the emulator emits no S3 event for a versioned delete; the watcher emits "Object Deleted"
   ("Delete Marker Created") for each new delete marker, in the AWS shape, from this one place.
 - SQS event source mappings: batches of the mapping's size, partial batch failures honoured.
@@ -18,10 +20,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from pipeline_functions.constants import OBJECT_DELETED, S3_EVENT_SOURCE
+from pipeline_infra_tools.sandbox.lambda_runtime.service_roles import EVENTS_SERVICE, PIPES_SERVICE, is_denied
+from pipeline_infra_tools.sandbox.service_grants import ServiceRequest, queue_policy_admitting
 
 if TYPE_CHECKING:
     from pipeline_infra_tools.sandbox.lambda_runtime.deployment import MappingSpec, PipeSpec, RuleSpec
+    from pipeline_infra_tools.sandbox.lambda_runtime.service_roles import ServiceRoles
 
 log = logging.getLogger("pipeline_infra_tools.sandbox.runtime")
 TAP_TARGET_ID = "sandbox-tap"
@@ -46,6 +53,9 @@ class RuleTaps:
         for rule in rules:
             url = self.sqs.create_queue(QueueName=tap_queue_name(rule))["QueueUrl"]
             arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            self.sqs.set_queue_attributes(
+                QueueUrl=url, Attributes={"Policy": json.dumps(queue_policy_admitting(arn, EVENTS_SERVICE, rule.arn))}
+            )
             self.events.put_targets(Rule=rule.name, EventBusName=rule.bus, Targets=[{"Id": TAP_TARGET_ID, "Arn": arn}])
             self.queues[rule.arn] = (rule, url)
         wanted = {url for _, url in self.queues.values()}
@@ -74,8 +84,7 @@ class PipeReader:
     than the Pipe, which is what LATEST at creation delivers.
     """
 
-    streams: Any
-    events: Any
+    roles: ServiceRoles
     pipes_client: Any
     # Keyed by stream as well as shard: a table destroyed and created again gets a new stream whose shard ids
     # the emulator reuses, and it must be read from its own start.
@@ -85,20 +94,37 @@ class PipeReader:
     def poll(self, pipes: list[PipeSpec]) -> int:
         forwarded = 0
         for pipe in pipes:
-            for shard_id in self._shards(pipe):
-                key = (pipe.arn, pipe.stream_arn, shard_id)
-                if key not in self.iterators:
-                    self.iterators[key] = self.streams.get_shard_iterator(
-                        StreamArn=pipe.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-                    )["ShardIterator"]
-                iterator = self.iterators[key]
-                if iterator is None:
-                    continue
-                response = self.streams.get_records(ShardIterator=iterator)
-                self.iterators[key] = response.get("NextShardIterator")
-                for record in response.get("Records", []):
-                    if self._after_creation(pipe, record):
-                        forwarded += self._forward(pipe, record)
+            try:
+                forwarded += self._poll_pipe(pipe)
+            except ClientError as error:
+                if not is_denied(error):
+                    raise
+                # The Pipe keeps its place in the stream and retries, as a Pipe whose role lacks a grant does.
+                action = str(error.operation_name)
+                request = ServiceRequest(PIPES_SERVICE, action, pipe.stream_arn, pipe.arn, pipe.arn.split(":")[4])
+                self.roles.refused(request, f"{pipe.role_arn} may not {action}: {error}", "pipe", pipe=pipe.name)
+                continue
+            self.roles.succeeded("pipe", pipe.stream_arn, pipe.arn)
+        return forwarded
+
+    def _poll_pipe(self, pipe: PipeSpec) -> int:
+        streams = self.roles.client(pipe.role_arn, PIPES_SERVICE, "dynamodbstreams")
+        forwarded = 0
+        for shard_id in self._shards(streams, pipe):
+            key = (pipe.arn, pipe.stream_arn, shard_id)
+            if key not in self.iterators:
+                self.iterators[key] = streams.get_shard_iterator(
+                    StreamArn=pipe.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            iterator = self.iterators[key]
+            if iterator is None:
+                continue
+            response = streams.get_records(ShardIterator=iterator)
+            for record in response.get("Records", []):
+                if self._after_creation(pipe, record):
+                    forwarded += self._forward(pipe, record)
+            # Moved on only once every record is on the bus: a refused PutEvents reads them again next time.
+            self.iterators[key] = response.get("NextShardIterator")
         return forwarded
 
     def _after_creation(self, pipe: PipeSpec, record: dict[str, Any]) -> bool:
@@ -111,8 +137,8 @@ class PipeReader:
         # Stream times have one-second resolution; a change in the Pipe's own second counts as after it.
         return changed_at >= int(self.created[pipe_key])
 
-    def _shards(self, pipe: PipeSpec) -> list[str]:
-        description = self.streams.describe_stream(StreamArn=pipe.stream_arn)["StreamDescription"]
+    def _shards(self, streams: Any, pipe: PipeSpec) -> list[str]:
+        description = streams.describe_stream(StreamArn=pipe.stream_arn)["StreamDescription"]
         return [shard["ShardId"] for shard in description.get("Shards", [])]
 
     def _forward(self, pipe: PipeSpec, record: dict[str, Any]) -> int:
@@ -120,7 +146,8 @@ class PipeReader:
         plain = json.loads(json.dumps(record, default=_json_default))
         if pipe.filters and not _matches_any(pipe.filters, plain):
             return 0
-        self.events.put_events(
+        events = self.roles.client(pipe.role_arn, PIPES_SERVICE, "events")
+        response = events.put_events(
             Entries=[
                 {
                     "Source": pipe.source,
@@ -131,6 +158,8 @@ class PipeReader:
                 }
             ]
         )
+        if response.get("FailedEntryCount"):
+            raise RuntimeError(f"pipe {pipe.name}: the bus refused the event: {response['Entries']}")
         return 1
 
 
