@@ -2,7 +2,8 @@
 
 The sandbox administrator assumes each function's execution role (as the Lambda service does); every denial is
 checked on an object that exists and that the administrator can read, so AccessDenied can only mean the policy.
-S3 is where the emulator checks resources as AWS does; the other services' scoping is proven statically.
+S3, SQS, DynamoDB and SNS requests are checked per resource (tests/integration/test_role_matrix.py tries every
+role on every data resource); EventBridge's and Logs' scoping is proven statically.
 """
 
 from __future__ import annotations

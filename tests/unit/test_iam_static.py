@@ -1,7 +1,7 @@
 """Least privilege proven on the rendered policies, resource by resource.
 
-The emulator enforces IAM per resource only for S3, SQS, IAM and STS; for DynamoDB, SNS, EventBridge and Logs
-it can check actions alone. Here every role's rendered policy is evaluated with explicit resource ARNs by
+The emulator enforces IAM per resource for S3, SQS, IAM, STS and (through the sandbox's patch) DynamoDB and SNS;
+for EventBridge and Logs it can check actions alone. Here every role's rendered policy is evaluated with explicit resource ARNs by
 moto's IAM policy evaluator (the same evaluator the emulator uses), so the resource scoping of every role is
 proven for those services too.
 """
