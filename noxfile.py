@@ -136,3 +136,9 @@ def bench(session: nox.Session) -> None:
     _build_library(session)
     for script in sorted((ROOT / "tests" / "benchmarks").glob("bench_*.py")):
         session.run("python", str(script), *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def policy(session: nox.Session) -> None:
+    """Run the guardrails offline (exit 1 on a violation): nox -s policy -- --env prod [--format json]."""
+    _tool_session(session, "policy", "check")

@@ -22,6 +22,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from pipeline_functions.replicator.items import to_python
+from pipeline_infra_tools.sandbox.service_grants import queue_policy_admitting
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -178,6 +179,9 @@ def subscribed(sandbox: DeployedSandbox, topic_arn: str) -> Iterator[Inbox]:
     sqs, sns = sandbox.client("sqs"), sandbox.client("sns")
     url = sqs.create_queue(QueueName=unique("test-inbox"))["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(
+        QueueUrl=url, Attributes={"Policy": json.dumps(queue_policy_admitting(arn, "sns.amazonaws.com", topic_arn))}
+    )
     subscription = sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, ReturnSubscriptionArn=True)
     try:
         yield Inbox(sqs, url)
@@ -187,19 +191,36 @@ def subscribed(sandbox: DeployedSandbox, topic_arn: str) -> Iterator[Inbox]:
 
 
 def role_client(sandbox: DeployedSandbox, role_arn: str, service: str, assumed_by: Any = None) -> Any:
-    """A client with the role's own credentials, assumed as the Lambda service would assume them, or by the
+    """A client with the role's own credentials, assumed as the service it trusts would assume them, or by the
     `assumed_by` STS client (a role that another role's trust names).
     """
-    sts = assumed_by if assumed_by is not None else sandbox.client("sts")
-    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=unique("test"))["Credentials"]
-    return boto3.client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=sandbox.state.endpoint,
-        region_name=sandbox.state.region,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
+    return assumed_clients(sandbox, role_arn, (service,), assumed_by)[service]
+
+
+def admit_rule(sqs: Any, queue_url: str, queue_arn: str, rule_arn: str) -> None:
+    """Give a test's queue the policy EventBridge needs to deliver the rule's events to it, as AWS requires."""
+    policy = queue_policy_admitting(queue_arn, "events.amazonaws.com", rule_arn)
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
+
+
+def trusted_service(sandbox: DeployedSandbox, role_arn: str) -> str:
+    """The service principal the role's trust policy names (`lambda.amazonaws.com`, `pipes.amazonaws.com`)."""
+    role = sandbox.client("iam").get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
+    document = role["AssumeRolePolicyDocument"]
+    trust = json.loads(document) if isinstance(document, str) else document
+    services = [
+        service
+        for statement in trust["Statement"]
+        for service in _as_list((statement.get("Principal") or {}).get("Service"))
+    ]
+    assert services, f"{role_arn} trusts no service: {trust}"
+    return str(services[0])
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def assert_denied(call: Callable[[], Any], what: str) -> None:
@@ -287,3 +308,45 @@ def take_dead_letters(
 ) -> list[dict[str, Any]]:
     """Every record in the queue that `match`es, deleted from it; the others are left as they were."""
     return _sweep(sqs, queue_url, match, take=True)
+
+
+# -- Roles with several clients on one assumption, refusals as every protocol reports them, soft polling ------------
+
+
+def assumed_clients(
+    sandbox: DeployedSandbox,
+    role_arn: str,
+    services: tuple[str, ...],
+    assumed_by: Any = None,
+    session_name: str | None = None,
+) -> dict[str, Any]:
+    """A client per service on one assumption of the role: by the administrator, playing the service the role
+    trusts (the sandbox admits it under that session name only), or by the `assumed_by` STS client (a role that
+    another role's trust names).
+    """
+    sts = assumed_by if assumed_by is not None else sandbox.client("sts")
+    name = session_name or (trusted_service(sandbox, role_arn) if assumed_by is None else unique("test"))
+    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=name)["Credentials"]
+    # On boto3's default session, whose loaded service models every client shares: a session per role loads them
+    # again (about 0.1 s a client).
+    return {
+        service: boto3.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=sandbox.state.endpoint,
+            region_name=sandbox.state.region,
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+        for service in services
+    }
+
+
+def poll_until(probe: Callable[[], T | None], timeout: float = DEADLINE_SECONDS) -> T | None:
+    """The probe's first non-None value, or None once the deadline passes: for callers that report, not fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value is not None or time.monotonic() > deadline:
+            return value
+        time.sleep(POLL_SECONDS)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.integration.helpers import unique, wait_for
+from tests.integration.helpers import admit_rule, unique, wait_for
 
 if TYPE_CHECKING:
     from tests.integration.conftest import DeployedSandbox
@@ -35,7 +35,8 @@ def test_s3_events_are_one_per_change_with_their_own_ids(sandbox: DeployedSandbo
     s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}})
     queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name=name, EventPattern=json.dumps({"source": ["aws.s3"], "detail": {"bucket": {"name": [name]}}}))
+    pattern = {"source": ["aws.s3"], "detail": {"bucket": {"name": [name]}}}
+    admit_rule(sqs, queue_url, queue_arn, events.put_rule(Name=name, EventPattern=json.dumps(pattern))["RuleArn"])
     events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
     try:
         # WHEN an object is written twice, then tagged

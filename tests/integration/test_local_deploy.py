@@ -13,6 +13,7 @@ import pytest
 
 from pipeline_infra_tools.sandbox.lambda_runtime.sources import TAP_PREFIX, TAP_TARGET_ID
 from tests.integration.conftest import ENVIRONMENTS
+from tests.integration.helpers import admit_rule
 
 if TYPE_CHECKING:
     from tests.integration.conftest import DeployedSandbox
@@ -64,7 +65,8 @@ def test_bucket_sends_object_events_to_eventbridge(sandbox: DeployedSandbox, env
     url = sqs.create_queue(QueueName=f"probe-events-{env}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     pattern = {"source": ["aws.s3"], "detail": {"bucket": {"name": [bucket]}}}
-    events.put_rule(Name=f"probe-events-{env}", EventPattern=json.dumps(pattern))
+    rule_arn = events.put_rule(Name=f"probe-events-{env}", EventPattern=json.dumps(pattern))["RuleArn"]
+    admit_rule(sqs, url, arn, rule_arn)
     events.put_targets(Rule=f"probe-events-{env}", Targets=[{"Id": "probe", "Arn": arn}])
     try:
         s3.put_object(Bucket=bucket, Key="schemas/probe.json", Body=b"{}")

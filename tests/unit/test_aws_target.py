@@ -43,6 +43,7 @@ class FakeStack:
         self.log, self.saved_outputs, self.changes = log, outputs, changes
         self.events: list[auto.EngineEvent] = []
         self.error: Exception | None = None
+        self.policy_packs: list[tuple[str, list[str] | None]] = []
 
     def set_all_config(self, config: auto.ConfigMap, *, path: bool = False) -> None:
         self.log.append(("set_all_config", {key: value.value for key, value in config.items()}))
@@ -59,11 +60,13 @@ class FakeStack:
         changes: Any = self.changes
         return auto.UpdateSummary("update", datetime.now(), "", {}, {}, "succeeded", resource_changes=changes)
 
-    def up(self, *, on_event: Any = None) -> auto.UpResult:
+    def up(self, *, on_event: Any = None, policy_packs: list[str] | None = None) -> auto.UpResult:
+        self.policy_packs.append(("up", policy_packs))
         self._operate("up", on_event)
         return auto.UpResult("", "", self._summary(), self.saved_outputs)
 
-    def preview(self, *, on_event: Any = None) -> auto.PreviewResult:
+    def preview(self, *, on_event: Any = None, policy_packs: list[str] | None = None) -> auto.PreviewResult:
+        self.policy_packs.append(("preview", policy_packs))
         self._operate("preview", on_event)
         changes: Any = self.changes
         return auto.PreviewResult("", "", changes)
@@ -301,6 +304,28 @@ def test_secrets_provider_from_environment_or_stack_file(
     assert env_target.secrets_provider("storage", "staging") == "awskms://alias/env"
 
 
+def test_preview_and_update_run_the_guardrails_policy_pack(
+    root: Path, settings: Settings, engine: FakeAutomation
+) -> None:
+    # GIVEN the aws target
+    target = make_target(root, settings, engine)
+    # WHEN a layer is previewed, deployed and destroyed
+    target.run("preview", "storage", "dev", lambda _: None)
+    target.run("deploy", "storage", "dev", lambda _: None)
+    target.run("destroy", "storage", "dev", lambda _: None)
+    # THEN preview and up were handed the one policy pack the tool ships (destroy runs no policies)
+    assert [operation for operation, _ in engine.next.policy_packs] == ["preview", "up"]
+    packs = {tuple(packs or ()) for _, packs in engine.next.policy_packs}
+    assert len(packs) == 1, packs
+    [(path,)] = packs
+    pack = Path(path)
+    assert pack.is_absolute() and pack.is_dir(), pack
+    project = yaml.safe_load((pack / "PulumiPolicy.yaml").read_text())
+    assert project["runtime"]["name"] == "python"
+    assert (pack / "__main__.py").is_file()
+    assert "pulumi-policy" in (pack / "requirements.txt").read_text()
+
+
 # -- results and progress -----------------------------------------------------------------------------------------
 
 
@@ -366,6 +391,28 @@ def test_engine_failure_names_layer_env_and_cause(
     assert "AccessDeniedException: not authorized" in message
     assert ("resource", "failed aws:lambda/function:Function validator") in [(e.kind, e.message) for e in events]
     assert events[-1].kind != "layer-finished"
+
+
+def test_a_guardrail_the_engine_enforced_is_named_in_the_failure(
+    root: Path, settings: Settings, engine: FakeAutomation, events: list
+) -> None:
+    urn = "urn:pulumi:prod::pipeline-infra-storage::aws:cloudwatch/logGroup:LogGroup::validator-logs"
+    violation = auto.PolicyEvent(
+        "retentionInDays is not set",
+        "never",
+        "log-retention",
+        "pipeline-infra-guardrails",
+        "0.1.0",
+        "",
+        "mandatory",
+        urn,
+    )
+    engine.next.events = [auto.EngineEvent(3, 0, policy_event=violation)]
+    engine.next.error = engine_error(stderr="error: preview failed")
+    with pytest.raises(DeployError) as caught:
+        make_target(root, settings, engine).run("preview", "storage", "prod", events.append)
+    assert "guardrail log-retention (mandatory) on validator-logs: retentionInDays is not set" in str(caught.value)
+    assert any("guardrail log-retention" in e.message for e in events)
 
 
 def test_engine_failure_without_diagnostics_quotes_the_cli(

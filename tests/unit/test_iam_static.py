@@ -1,9 +1,9 @@
 """Least privilege proven on the rendered policies, resource by resource.
 
 The emulator enforces IAM per resource for S3, SQS, IAM, STS and (through the sandbox's patch) DynamoDB and SNS;
-for EventBridge and Logs it can check actions alone. Here every role's rendered policy is evaluated with explicit resource ARNs by
-moto's IAM policy evaluator (the same evaluator the emulator uses), so the resource scoping of every role is
-proven for those services too.
+for EventBridge and Logs it can check actions alone. Here every role's rendered policy is evaluated with explicit
+resource ARNs by moto's IAM policy evaluator (the same evaluator the emulator uses), so the resource scoping of
+every role is proven for those services too.
 """
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ def replicator(rendered: dict) -> Role:
 def test_replicator_reads_prod_config_but_cannot_write_prod(replicator: Role, arns: dict) -> None:
     prod = arns["prod"]["bucket_arn"]
     assert replicator.can("s3:GetObject", f"{prod}/config/pipeline.json")
+    # reads pin the version they checked; AWS checks the version actions for those
+    assert replicator.can("s3:GetObjectVersion", f"{prod}/config/pipeline.json")
+    assert replicator.can("s3:GetObjectVersionTagging", f"{prod}/config/pipeline.json")
     assert not replicator.can("s3:GetObject", f"{prod}/raw/data.csv")
     assert not replicator.can("s3:PutObject", f"{prod}/config/pipeline.json")
     assert not replicator.can("s3:DeleteObject", f"{prod}/config/pipeline.json")

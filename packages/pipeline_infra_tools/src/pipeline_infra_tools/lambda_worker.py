@@ -6,7 +6,8 @@ and the function's own code, as in Lambda.
 The parent starts it with the function's environment, its role's credentials and the unpacked deployment zip
 first on PYTHONPATH, then sends one JSON line per invocation on stdin and reads one JSON line back. Whatever
 the handler prints (Powertools' structured logs, EMF metrics) goes to the function's log file, as it would
-go to CloudWatch Logs.
+go to CloudWatch Logs, one JSON object a line: a line that is not one already (a stray print, a warning) is
+wrapped in one, and a handler's error is written as one record with its stack trace inside.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import IO, Any
 
 HANDLER_ENV = "_HANDLER"
 LOG_FILE_ENV = "PIPELINE_SANDBOX_LOG_FILE"
@@ -60,12 +62,73 @@ def _context(request: dict[str, Any]) -> LambdaContext:
     )
 
 
+class JsonLines:
+    """A text stream that writes whole lines to the log, each one JSON object."""
+
+    def __init__(self, sink: IO[str], stream: str, level: str) -> None:
+        self.sink, self.stream, self.level = sink, stream, level
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        while "\n" in self._pending:
+            line, self._pending = self._pending.split("\n", 1)
+            self._emit(line)
+        return len(text)
+
+    def flush(self) -> None:
+        self.sink.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def _emit(self, line: str) -> None:
+        if not line.strip():
+            return
+        if line.startswith("{"):
+            try:
+                if isinstance(json.loads(line), dict):
+                    self.sink.write(line + "\n")
+                    return
+            except json.JSONDecodeError:
+                pass
+        self.sink.write(json.dumps(self._record(message=line)) + "\n")
+
+    def error(self, request_id: str, err: BaseException) -> None:
+        """A handler error as Lambda logs it: one record, the stack trace a field of it."""
+        self.sink.write(
+            json.dumps(
+                self._record(
+                    message=f"{type(err).__name__}: {err}",
+                    errorType=type(err).__name__,
+                    errorMessage=str(err),
+                    stackTrace=traceback.format_exception(err),
+                    requestId=request_id,
+                ),
+                default=str,
+            )
+            + "\n"
+        )
+
+    def _record(self, **fields: Any) -> dict[str, Any]:
+        return {
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": self.level if "errorType" not in fields else "ERROR",
+            "function": os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+            "stream": self.stream,
+            **fields,
+        }
+
+
 def main() -> int:
     # Keep the real stdout for replies; everything the handler prints goes to the log file instead.
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
     log = open(os.environ[LOG_FILE_ENV], "a", buffering=1, encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    # Anything written below Python (a C library) still reaches the log through the descriptors.
     os.dup2(log.fileno(), sys.stdout.fileno())
     os.dup2(log.fileno(), sys.stderr.fileno())
+    stdout, stderr = JsonLines(log, "stdout", "INFO"), JsonLines(log, "stderr", "WARNING")
+    sys.stdout, sys.stderr = stdout, stderr
     handler = None
     for line in sys.stdin:
         request = json.loads(line)
@@ -81,7 +144,7 @@ def main() -> int:
                 "errorMessage": str(err),
                 "stackTrace": traceback.format_exception(err)[-5:],
             }
-            traceback.print_exc()
+            stderr.error(request["request_id"], err)
         replies.write(json.dumps(reply, default=str) + "\n")
     return 0
 

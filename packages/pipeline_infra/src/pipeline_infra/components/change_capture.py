@@ -151,8 +151,8 @@ class ChangeCapture(pulumi.ComponentResource):
             f"{name}-pipe-policy",
             name=f"{args.pipe_role_name}-policy",
             role=role.id,
-            policy=pulumi.Output.all(args.config_stream_arn, self.bus.arn).apply(
-                lambda a: json.dumps(documents.config_pipe(a[0], a[1]))
+            policy=pulumi.Output.all(args.config_stream_arn, self.bus.arn, args.dlq_arn).apply(
+                lambda a: json.dumps(documents.config_pipe(a[0], a[1], a[2]))
             ),
             opts=child,
         )
@@ -163,7 +163,13 @@ class ChangeCapture(pulumi.ComponentResource):
             source=args.config_stream_arn,
             source_parameters=aws.pipes.PipeSourceParametersArgs(
                 dynamodb_stream_parameters=aws.pipes.PipeSourceParametersDynamodbStreamParametersArgs(
-                    starting_position="LATEST", batch_size=1, maximum_retry_attempts=10
+                    starting_position="LATEST",
+                    batch_size=1,
+                    maximum_retry_attempts=10,
+                    # A record still failing after its retries goes to the DLQ, not away.
+                    dead_letter_config=aws.pipes.PipeSourceParametersDynamodbStreamParametersDeadLetterConfigArgs(
+                        arn=args.dlq_arn
+                    ),
                 )
             ),
             target=self.bus.arn,

@@ -154,7 +154,7 @@ def replicator(
     return [
         statement(
             "ReadSourceObjects",
-            ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"],
+            ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
             _objects(source_bucket_arn, prefixes),
         ),
         _list_prefixes("ListSourcePrefixes", source_bucket_arn, prefixes),
@@ -188,7 +188,7 @@ def drift_checker(
     ]
 
 
-def config_pipe(stream_arn: str, bus_arn: str) -> PolicyDocument:
+def config_pipe(stream_arn: str, bus_arn: str, dlq_arn: str) -> PolicyDocument:
     return document(
         statement(
             "ReadConfigStream",
@@ -198,6 +198,8 @@ def config_pipe(stream_arn: str, bus_arn: str) -> PolicyDocument:
         # Resource "*" is the narrowest AWS allows for ListStreams (see STREAM_LISTING_WILDCARD_ACTIONS).
         statement("ListStreams", list(STREAM_LISTING_WILDCARD_ACTIONS), ["*"]),
         statement("PutChangeEvents", ["events:PutEvents"], [bus_arn]),
+        # A Pipe sends the records it gave up on with its own role.
+        statement("SendFailedRecordsToDeadLetterQueue", ["sqs:SendMessage"], [dlq_arn]),
     )
 
 

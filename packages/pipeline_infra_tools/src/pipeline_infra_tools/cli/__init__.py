@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "pipeline_infra_tools.cli.deploy_command",
     "pipeline_infra_tools.cli.sandbox_command",
     "pipeline_infra_tools.cli.drift_command",
+    "pipeline_infra_tools.cli.policy_command",
     "pipeline_infra_tools.cli.replication_command",
     "pipeline_infra_tools.cli.artifact_command",
 )

@@ -22,6 +22,7 @@ from pipeline_infra.stack_config import CONFIG_DIR_ENV, ENVIRONMENT_KEY
 from pipeline_infra_tools.artifact import FUNCTION_ARTIFACT_ENV, ArtifactError, function_artifact_path
 from pipeline_infra_tools.deploy.base import LayerResult, Operation, ProgressEvent
 from pipeline_infra_tools.exceptions import DeployError, ProjectError
+from pipeline_infra_tools.guardrails import POLICY_PACK_DIR
 from pipeline_infra_tools.workspace import ROOT_ENV
 
 if TYPE_CHECKING:
@@ -58,8 +59,10 @@ class AutomationStack(Protocol):
     """The part of `pulumi.automation.Stack` this target uses."""
 
     def set_all_config(self, config: auto.ConfigMap, *, path: bool = False) -> None: ...
-    def up(self, *, on_event: auto.OnEvent | None = None) -> auto.UpResult: ...
-    def preview(self, *, on_event: auto.OnEvent | None = None) -> auto.PreviewResult: ...
+    def up(self, *, on_event: auto.OnEvent | None = None, policy_packs: list[str] | None = None) -> auto.UpResult: ...
+    def preview(
+        self, *, on_event: auto.OnEvent | None = None, policy_packs: list[str] | None = None
+    ) -> auto.PreviewResult: ...
     def destroy(self, *, on_event: auto.OnEvent | None = None) -> auto.DestroyResult: ...
     def outputs(self) -> auto.OutputMap: ...
 
@@ -280,11 +283,13 @@ class AwsTarget:
     ) -> LayerResult:
         summary: Mapping[Any, int] | None
         outputs: dict[str, Any] = {}
+        # The guardrails are mandatory: a violation fails the preview or the update (destroy runs no policies).
+        packs = [str(POLICY_PACK_DIR)]
         if operation == "deploy":
-            up = stack.up(on_event=on_event)
+            up = stack.up(on_event=on_event, policy_packs=packs)
             summary, outputs = up.summary.resource_changes, {key: out.value for key, out in up.outputs.items()}
         elif operation == "preview":
-            summary = stack.preview(on_event=on_event).change_summary
+            summary = stack.preview(on_event=on_event, policy_packs=packs).change_summary
         else:
             summary = stack.destroy(on_event=on_event).summary.resource_changes
         changes = {str(getattr(op, "value", op)): count for op, count in (summary or {}).items()}
@@ -324,6 +329,14 @@ class _EventRelay:
             name = meta.urn.rsplit("::", 1)[-1]
             message = f"{op} {meta.type} {name}"
             self.progress(ProgressEvent(self.layer, self.env, "resource", message, meta.type, name))
+        violation = event.policy_event
+        if violation is not None:
+            # A guardrail the engine enforced: the rule and the resource, so the failure names what to fix.
+            where = (violation.resource_urn or "the stack").rsplit("::", 1)[-1]
+            text = f"guardrail {violation.policy_name} ({violation.enforcement_level}) on {where}: {violation.message}"
+            if violation.enforcement_level == "mandatory":
+                self.errors.append(text)
+            self.progress(ProgressEvent(self.layer, self.env, "message", text.strip()))
         diagnostic = event.diagnostic_event
         if diagnostic is not None and not diagnostic.ephemeral and diagnostic.severity in _SHOWN_SEVERITIES:
             text = diagnostic.message.strip()

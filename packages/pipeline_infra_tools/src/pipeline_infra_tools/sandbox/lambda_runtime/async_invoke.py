@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -25,12 +26,15 @@ from pipeline_infra_tools.sandbox.lambda_runtime.service_roles import (
 from pipeline_infra_tools.sandbox.service_grants import Decision, ServiceRequest, decide
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pipeline_infra_tools.sandbox.lambda_runtime.deployment import Deployment, FunctionSpec, TargetSpec
     from pipeline_infra_tools.sandbox.lambda_runtime.functions import FunctionPool, Invocation
     from pipeline_infra_tools.sandbox.lambda_runtime.resource_policies import ResourcePolicies
     from pipeline_infra_tools.sandbox.lambda_runtime.service_roles import ServiceRoles
 
 log = logging.getLogger("pipeline_infra_tools.sandbox.runtime")
+OUTCOMES_KEPT = 100
 __all__ = ["AsyncInvoker", "AsyncOutcome", "destination_record", "queue_url"]
 
 
@@ -67,15 +71,21 @@ class AsyncInvoker:
     pool: FunctionPool
     roles: ServiceRoles
     policies: ResourcePolicies
-    outcomes: list[AsyncOutcome] = field(default_factory=list)
+    # The latest outcomes only (`sandbox tick` reports on them); a long-running runtime must not keep them all.
+    outcomes: deque[AsyncOutcome] = field(default_factory=lambda: deque(maxlen=OUTCOMES_KEPT))
 
-    def invoke(self, spec: FunctionSpec, event: Any) -> AsyncOutcome:
+    def invoke(
+        self, spec: FunctionSpec, event: Any, attempts: int = 0, on_attempt: Callable[[], None] | None = None
+    ) -> AsyncOutcome:
+        """Run the event with what is left of the retry budget after `attempts` already made (a replay after a
+        restart continues, rather than restarts, its retries); `on_attempt` records each attempt as it ends."""
         config = self.deployment.async_config(spec.name)
-        attempts = 0
         while True:
             attempts += 1
             # Lambda waits a minute, then two, between attempts; the sandbox retries at once.
             invocation = self.pool.invoke(spec, event)
+            if on_attempt is not None:
+                on_attempt()
             if invocation.ok or attempts > config.retries:
                 break
             log.info("retrying %s after %s: %s", spec.name, invocation.error_type, invocation.error_message)
@@ -91,7 +101,13 @@ class AsyncInvoker:
         self.outcomes.append(outcome)
         return outcome
 
-    def deliver_rule_event(self, target: TargetSpec, event: dict[str, Any]) -> AsyncOutcome | None:
+    def deliver_rule_event(
+        self,
+        target: TargetSpec,
+        event: dict[str, Any],
+        attempts: int = 0,
+        on_attempt: Callable[[], None] | None = None,
+    ) -> AsyncOutcome | None:
         """EventBridge → Lambda target: the target's constant input if it has one, else the matched event."""
         payload = json.loads(target.input) if target.input else event
         spec = self.deployment.function_by_arn(target.arn)
@@ -106,7 +122,7 @@ class AsyncInvoker:
             log_refusal(request, decision, "events-to-lambda", event_id=event.get("id"))
             self._dead_letter(target, event, "AccessDeniedException", decision.reason)
             return None
-        return self.invoke(spec, payload)
+        return self.invoke(spec, payload, attempts, on_attempt)
 
     def _send_to_destination(self, spec: FunctionSpec, destination: str, record: dict[str, Any]) -> bool:
         """Lambda sends the record with the function's execution role; a role without the grant loses it."""

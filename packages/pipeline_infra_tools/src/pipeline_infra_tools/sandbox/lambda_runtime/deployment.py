@@ -12,11 +12,9 @@ if TYPE_CHECKING:
 FUNCTION = "aws:lambda/function:Function"
 RULE = "aws:cloudwatch/eventRule:EventRule"
 TARGET = "aws:cloudwatch/eventTarget:EventTarget"
-PERMISSION = "aws:lambda/permission:Permission"
 MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
 INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 PIPE = "aws:pipes/pipe:Pipe"
-NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
 DEFAULT_BUS = "default"
 # Lambda's defaults when a function has no event invoke configuration.
 DEFAULT_ASYNC_RETRIES = 2
@@ -91,9 +89,7 @@ class Deployment:
     rules: list[RuleSpec] = field(default_factory=list)
     mappings: list[MappingSpec] = field(default_factory=list)
     async_configs: dict[str, AsyncConfig] = field(default_factory=dict)
-    invoke_permissions: set[tuple[str, str]] = field(default_factory=set)
     pipes: list[PipeSpec] = field(default_factory=list)
-    event_buckets: set[str] = field(default_factory=set)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def function_by_arn(self, arn: str) -> FunctionSpec | None:
@@ -103,9 +99,8 @@ class Deployment:
     def async_config(self, function: str) -> AsyncConfig:
         return self.async_configs.get(function, AsyncConfig(DEFAULT_ASYNC_RETRIES, None))
 
-    def may_invoke(self, function: str, rule_arn: str) -> bool:
-        """Whether a resource policy lets this rule invoke the function, as Lambda checks before running it."""
-        return (function, rule_arn) in self.invoke_permissions
+    def rule_by_arn(self, arn: str) -> RuleSpec | None:
+        return next((rule for rule in self.rules if rule.arn == arn), None)
 
     def lambda_rules(self) -> list[RuleSpec]:
         return [rule for rule in self.rules if any(":function:" in t.arn for t in rule.targets)]
@@ -174,15 +169,8 @@ class Deployment:
             on_failure = ((inputs.get("destinationConfig") or {}).get("onFailure") or {}).get("destination")
             retries = int(inputs.get("maximumRetryAttempts", DEFAULT_ASYNC_RETRIES))
             self.async_configs[inputs["functionName"].split(":function:")[-1]] = AsyncConfig(retries, on_failure)
-        for resource in by_type.get(PERMISSION, []):
-            inputs = resource["inputs"]
-            if inputs.get("principal") == "events.amazonaws.com" and inputs.get("sourceArn"):
-                self.invoke_permissions.add((inputs["function"].split(":function:")[-1], inputs["sourceArn"]))
         for resource in by_type.get(PIPE, []):
             self.pipes.append(_pipe(resource))
-        for resource in by_type.get(NOTIFICATION, []):
-            if resource["inputs"].get("eventbridge"):
-                self.event_buckets.add(resource["inputs"]["bucket"])
 
 
 def _rule_key(bus: str | None, name: str) -> tuple[str, str]:

@@ -33,6 +33,10 @@ def running_pid(state_dir: Path) -> int | None:
         os.kill(pid, 0)
     except (OSError, ValueError):
         return None
+    status = Path(f"/proc/{pid}/status")
+    # A runtime that died but was not yet reaped by its parent is not running.
+    if status.is_file() and "\nState:\tZ" in status.read_text(errors="replace"):
+        return None
     return pid
 
 

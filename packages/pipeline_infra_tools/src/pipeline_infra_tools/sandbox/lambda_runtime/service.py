@@ -1,31 +1,30 @@
-"""The local Lambda runtime: polls every event source, delivers to handlers, reloads when stacks change."""
+"""The local Lambda runtime: a poller per event source delivers to the handlers; reloads when stacks change."""
 
 from __future__ import annotations
 
 import json
 import logging
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from pipeline_infra_tools.sandbox.clients import emulator_client, emulator_session
+from pipeline_infra_tools.sandbox.doorbell import STREAM_DOORBELL_QUEUE
 from pipeline_infra_tools.sandbox.lambda_runtime.async_invoke import AsyncInvoker
-from pipeline_infra_tools.sandbox.lambda_runtime.deployment import Deployment, FunctionSpec, RuleSpec
+from pipeline_infra_tools.sandbox.lambda_runtime.deployment import Deployment, FunctionSpec, RuleSpec, TargetSpec
 from pipeline_infra_tools.sandbox.lambda_runtime.functions import FunctionPool, Invocation, RoleCredentials
-from pipeline_infra_tools.sandbox.lambda_runtime.queues import queue_url
-from pipeline_infra_tools.sandbox.lambda_runtime.resource_policies import ResourcePolicies
-from pipeline_infra_tools.sandbox.lambda_runtime.service_roles import LAMBDA_SERVICE, ServiceRoles, is_denied
-from pipeline_infra_tools.sandbox.lambda_runtime.sources import (
-    DeleteMarkerWatcher,
-    PipeReader,
-    RuleTaps,
-    failed_message_ids,
-    sqs_batch_event,
+from pipeline_infra_tools.sandbox.lambda_runtime.inflight import InFlight
+from pipeline_infra_tools.sandbox.lambda_runtime.pollers import (
+    VISIBILITY_MARGIN_SECONDS,
+    DoorbellPoller,
+    MappingPoller,
+    PipePoller,
+    Poller,
+    TapPoller,
 )
-from pipeline_infra_tools.sandbox.service_grants import ServiceRequest
+from pipeline_infra_tools.sandbox.lambda_runtime.resource_policies import ResourcePolicies
+from pipeline_infra_tools.sandbox.lambda_runtime.service_roles import LAMBDA_SERVICE, ServiceRoles
+from pipeline_infra_tools.sandbox.lambda_runtime.sources import PipeReader, RuleTaps
 from pipeline_infra_tools.sandbox.state import SandboxStateFile
 
 if TYPE_CHECKING:
@@ -33,10 +32,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 log = logging.getLogger("pipeline_infra_tools.sandbox.runtime")
-ACCOUNT_ID = "123456789012"
-POLL_INTERVAL_SECONDS = 0.05
-# Functions run concurrently with each other; each function's own invocations are serialised.
-DELIVERY_THREADS = 4
+# How often the runtime looks for redeployed stacks (a stat of each saved stack file).
+RELOAD_SECONDS = 1.0
+# SQS's longest visibility timeout.
+MAX_VISIBILITY_SECONDS = 43200
 
 
 def scheduled_event(rule: RuleSpec, region: str) -> dict[str, Any]:
@@ -67,16 +66,16 @@ class LambdaRuntime:
         self.dynamodb = client("dynamodb")
         self.roles = ServiceRoles(self.sts, endpoint, region)
         self.taps = RuleTaps(self.events, self.sqs)
-        self.pipes = PipeReader(self.roles, client("pipes"))
-        self.deletes = DeleteMarkerWatcher(self.s3, self.events, ACCOUNT_ID, region)
+        runtime_dir = state_dir / "runtime"
+        self.pipes = PipeReader(self.roles, client("pipes"), checkpoints=runtime_dir / "pipe-positions.json")
+        self.inflight = InFlight(runtime_dir / "inflight.json")
         self.pool = FunctionPool(endpoint, state_dir, self.role_credentials)
         self.deployment = Deployment()
         self.invoker = AsyncInvoker(
             self.deployment, self.pool, self.roles, ResourcePolicies(client("lambda"), self.sqs, endpoint)
         )
         self._stamp: tuple[tuple[str, float], ...] | None = None
-        self._executor = ThreadPoolExecutor(max_workers=DELIVERY_THREADS, thread_name_prefix="delivery")
-        self._pending: list[Future[Any]] = []
+        self._pollers: dict[str, Poller] = {}
 
     def role_credentials(self, role_arn: str) -> RoleCredentials:
         """The function's role, assumed as the Lambda service would; cached while the sandbox runs."""
@@ -99,73 +98,34 @@ class LambdaRuntime:
         )
         return True
 
-    def step(self) -> int:
-        """One pass over every source; returns how many events were picked up."""
-        self.reload()
-        picked = 0
-        for rule, event in self.taps.poll():
-            for target in rule.targets:
-                if ":function:" in target.arn:
-                    self._pending.append(self._executor.submit(self.invoker.deliver_rule_event, target, event))
-                    picked += 1
-        picked += self.pipes.poll(self.deployment.pipes)
-        picked += self.deletes.poll(self.deployment.event_buckets)
+    def delivery_visibility(self, targets: list[TargetSpec]) -> int:
+        """How long a tap message stays hidden while its event is delivered: every attempt's full timeout."""
+        longest = VISIBILITY_MARGIN_SECONDS
+        for target in targets:
+            spec = self.deployment.function_by_arn(target.arn)
+            if spec is not None:
+                attempts = self.deployment.async_config(spec.name).retries + 1
+                longest = max(longest, attempts * spec.timeout_seconds + VISIBILITY_MARGIN_SECONDS)
+        return min(longest, MAX_VISIBILITY_SECONDS)
+
+    def pipe_pollers(self) -> list[PipePoller]:
+        return [p for p in list(self._pollers.values()) if isinstance(p, PipePoller)]
+
+    def _sync_pollers(self) -> None:
+        """A poller for every source now deployed; pollers of sources that are gone are stopped."""
+        wanted: dict[str, Any] = {}
+        for rule_arn, (_, url) in self.taps.queues.items():
+            wanted[f"tap {rule_arn} {url}"] = lambda arn=rule_arn, u=url: TapPoller(self, arn, u)
         for mapping in self.deployment.mappings:
-            picked += self._poll_mapping(mapping)
-        self._pending = [f for f in self._pending if not f.done() or self._report(f)]
-        return picked
-
-    @staticmethod
-    def _report(future: Future[Any]) -> bool:
-        error = future.exception()
-        if error is not None:
-            log.error("delivery failed: %r", error)
-        return False
-
-    def _poll_mapping(self, mapping: Any) -> int:
-        spec = self.deployment.functions.get(mapping.function_name)
-        if spec is None:
-            return 0
-        # Lambda polls the queue with the function's execution role: without its grants nothing is delivered.
-        sqs = self.roles.client(spec.role_arn, LAMBDA_SERVICE, "sqs")
-        try:
-            return self._deliver_batch(sqs, mapping, spec)
-        except ClientError as error:
-            if not is_denied(error):
-                raise
-            action = f"sqs:{error.operation_name}"
-            request = ServiceRequest(LAMBDA_SERVICE, action, mapping.queue_arn, spec.arn, spec.arn.split(":")[4])
-            reason = f"{spec.role_arn} may not {action} on its event source: {error}"
-            self.roles.refused(request, reason, "sqs-to-lambda", function=spec.name)
-            return 0
-
-    def _deliver_batch(self, sqs: Any, mapping: Any, spec: FunctionSpec) -> int:
-        url = queue_url(mapping.queue_arn, self.endpoint)
-        messages = sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=min(mapping.batch_size, 10),
-            WaitTimeSeconds=0,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
-        self.roles.succeeded("sqs-to-lambda", mapping.queue_arn, spec.arn)
-        if not messages:
-            return 0
-        invocation = self.pool.invoke(spec, sqs_batch_event(mapping, spec.region, messages))
-        ids = {m["MessageId"] for m in messages}
-        failed = (
-            ids
-            if not invocation.ok
-            else (failed_message_ids(invocation.result, ids) if mapping.reports_item_failures else set())
-        )
-        for message in messages:
-            if message["MessageId"] in failed:
-                # Visible again at once rather than after the queue's visibility timeout, so the receive count
-                # and the redrive to the DLQ happen in seconds; the count and the redrive are the emulator's.
-                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
-            else:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return len(messages)
+            wanted[f"mapping {mapping}"] = lambda m=mapping: MappingPoller(self, m)
+        for pipe in self.deployment.pipes:
+            wanted[f"pipe {pipe}"] = lambda p=pipe: PipePoller(self, p)
+        for key in set(self._pollers) - set(wanted) - {"doorbell"}:
+            self._pollers.pop(key).stop()
+        for key, make in wanted.items():
+            if key not in self._pollers or not self._pollers[key].is_alive():
+                self._pollers[key] = make()
+                self._pollers[key].start()
 
     def invoke(self, function: str, event: Any) -> Invocation:
         """A synchronous invocation (RequestResponse), as `sandbox invoke` and redrive use."""
@@ -194,22 +154,34 @@ class LambdaRuntime:
         return spec
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
+        released = self.inflight.release_all(self.sqs)
+        if released:
+            log.info("replaying %d events that were in flight when the runtime last stopped", released)
+        doorbell = self.sqs.create_queue(QueueName=STREAM_DOORBELL_QUEUE)["QueueUrl"]
+        self._pollers["doorbell"] = DoorbellPoller(self, doorbell)
+        self._pollers["doorbell"].start()
+        while True:
             try:
-                picked = self.step()
-            except Exception:  # a broken poll must not stop delivery to everything else
-                log.exception("runtime step failed")
-                picked = 0
-            if not picked:
-                stop.wait(POLL_INTERVAL_SECONDS)
+                if self.reload():
+                    self._sync_pollers()
+            except Exception:  # a broken reload must not stop delivery to what is already deployed
+                log.exception("runtime reload failed")
+            if stop.wait(RELOAD_SECONDS):
+                break
+        for poller in self._pollers.values():
+            poller.stop()
         self.close()
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
         self.pool.stop()
 
     def describe(self) -> dict[str, Any]:
-        return {"functions": sorted(self.deployment.functions), "taps": sorted(self.taps.queues)}
+        return {
+            "functions": sorted(self.deployment.functions),
+            "taps": sorted(self.taps.queues),
+            "pollers": sorted(p.name for p in self._pollers.values() if p.is_alive()),
+            "in_flight": len(self.inflight),
+        }
 
 
 def load_event(text: str | None) -> Any:

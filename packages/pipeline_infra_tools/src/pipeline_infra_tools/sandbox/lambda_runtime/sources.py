@@ -6,8 +6,6 @@
   taken when the event is handed over.
 - Pipes: the emulator creates Pipes but forwards nothing; the reader pulls the DynamoDB stream and puts each
   record on the Pipe's target bus, with the Pipe's source, detail type and filters, all with the Pipe's role.
-- Delete markers: the emulator emits no S3 event for a versioned delete; the watcher emits "Object Deleted"
-  ("Delete Marker Created") for each new delete marker, in the AWS shape, from this one place.
 - SQS event source mappings: batches of the mapping's size, partial batch failures honoured.
 """
 
@@ -15,18 +13,20 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
+import os
+import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from pipeline_functions.constants import OBJECT_DELETED, S3_EVENT_SOURCE
 from pipeline_infra_tools.sandbox.lambda_runtime.service_roles import EVENTS_SERVICE, PIPES_SERVICE, is_denied
 from pipeline_infra_tools.sandbox.service_grants import ServiceRequest, queue_policy_admitting
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pipeline_infra_tools.sandbox.lambda_runtime.deployment import MappingSpec, PipeSpec, RuleSpec
     from pipeline_infra_tools.sandbox.lambda_runtime.service_roles import ServiceRoles
 
@@ -63,17 +63,6 @@ class RuleTaps:
             if url not in wanted:
                 self.sqs.delete_queue(QueueUrl=url)
 
-    def poll(self) -> list[tuple[RuleSpec, dict[str, Any]]]:
-        matched = []
-        for rule, url in list(self.queues.values()):
-            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
-                "Messages", []
-            )
-            for message in messages:
-                matched.append((rule, json.loads(message["Body"])))
-                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return matched
-
 
 @dataclass
 class PipeReader:
@@ -81,21 +70,27 @@ class PipeReader:
 
     A Pipe created with starting position LATEST delivers every change made after it was created. The reader may
     first see a Pipe a moment later, so it reads each shard from its oldest record and skips the records older
-    than the Pipe, which is what LATEST at creation delivers.
+    than the Pipe, which is what LATEST at creation delivers. Where it got to in each shard is kept on disk
+    (`checkpoints`), so a restarted runtime goes on after the last record it put on the bus, neither losing nor
+    repeating any.
     """
 
     roles: ServiceRoles
     pipes_client: Any
+    checkpoints: Path | None = None
     # Keyed by stream as well as shard: a table destroyed and created again gets a new stream whose shard ids
     # the emulator reuses, and it must be read from its own start.
     iterators: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
     created: dict[tuple[str, str], float] = field(default_factory=dict)
+    _positions: dict[str, str] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def poll(self, pipes: list[PipeSpec]) -> int:
         forwarded = 0
         for pipe in pipes:
             try:
-                forwarded += self._poll_pipe(pipe)
+                with self._lock:
+                    forwarded += self._poll_pipe(pipe)
             except ClientError as error:
                 if not is_denied(error):
                     raise
@@ -113,19 +108,52 @@ class PipeReader:
         for shard_id in self._shards(streams, pipe):
             key = (pipe.arn, pipe.stream_arn, shard_id)
             if key not in self.iterators:
-                self.iterators[key] = streams.get_shard_iterator(
-                    StreamArn=pipe.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
+                self.iterators[key] = self._iterator(streams, key)
             iterator = self.iterators[key]
             if iterator is None:
                 continue
             response = streams.get_records(ShardIterator=iterator)
-            for record in response.get("Records", []):
+            records = response.get("Records", [])
+            for record in records:
                 if self._after_creation(pipe, record):
                     forwarded += self._forward(pipe, record)
             # Moved on only once every record is on the bus: a refused PutEvents reads them again next time.
             self.iterators[key] = response.get("NextShardIterator")
+            if records:
+                self._remember(key, str(records[-1]["dynamodb"]["SequenceNumber"]))
         return forwarded
+
+    def _iterator(self, streams: Any, key: tuple[str, str, str]) -> str | None:
+        _, stream_arn, shard_id = key
+        position = self._saved_positions().get("|".join(key))
+        if position is None:
+            start: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
+        else:
+            start = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
+        iterator: str | None = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id, **start)[
+            "ShardIterator"
+        ]
+        return iterator
+
+    def _saved_positions(self) -> dict[str, str]:
+        if self._positions is None:
+            self._positions = {}
+            if self.checkpoints is not None and self.checkpoints.is_file():
+                try:
+                    self._positions = json.loads(self.checkpoints.read_text(encoding="utf-8"))
+                except (OSError, json.JSONDecodeError):
+                    log.warning("unreadable pipe checkpoints %s: reading every stream from its start", self.checkpoints)
+        return self._positions
+
+    def _remember(self, key: tuple[str, str, str], sequence_number: str) -> None:
+        positions = self._saved_positions()
+        positions["|".join(key)] = sequence_number
+        if self.checkpoints is None:
+            return
+        self.checkpoints.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.checkpoints.with_suffix(".tmp")
+        temporary.write_text(json.dumps(positions), encoding="utf-8")
+        os.replace(temporary, self.checkpoints)
 
     def _after_creation(self, pipe: PipeSpec, record: dict[str, Any]) -> bool:
         pipe_key = (pipe.arn, pipe.stream_arn)
@@ -176,61 +204,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
         return value.decode("utf-8", errors="replace")
     return str(value)
-
-
-@dataclass
-class DeleteMarkerWatcher:
-    """Emits the "Object Deleted" event AWS sends when a versioned object gets a delete marker."""
-
-    s3: Any
-    events: Any
-    account_id: str
-    region: str
-    seen: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
-
-    def poll(self, buckets: set[str]) -> int:
-        emitted = 0
-        for bucket in sorted(buckets):
-            markers = self._latest_markers(bucket)
-            if bucket not in self.seen:
-                self.seen[bucket] = markers  # markers that existed before the runtime started are history
-                continue
-            for key, version_id in sorted(markers - self.seen[bucket]):
-                self.events.put_events(Entries=[self._event(bucket, key, version_id)])
-                emitted += 1
-            self.seen[bucket] = markers
-        return emitted
-
-    def _latest_markers(self, bucket: str) -> set[tuple[str, str]]:
-        markers: set[tuple[str, str]] = set()
-        try:
-            pages = self.s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
-            for page in pages:
-                for marker in page.get("DeleteMarkers", []):
-                    if marker.get("IsLatest"):
-                        markers.add((marker["Key"], marker["VersionId"]))
-        except self.s3.exceptions.NoSuchBucket:
-            return set()
-        return markers
-
-    def _event(self, bucket: str, key: str, version_id: str) -> dict[str, Any]:
-        detail = {
-            "version": "0",
-            "bucket": {"name": bucket},
-            "object": {"key": key, "version-id": version_id, "sequencer": uuid.uuid4().hex[:18].upper()},
-            "request-id": uuid.uuid4().hex[:16].upper(),
-            "requester": self.account_id,
-            "source-ip-address": "127.0.0.1",
-            "reason": "DeleteObject",
-            "deletion-type": "Delete Marker Created",
-        }
-        return {
-            "Source": S3_EVENT_SOURCE,
-            "DetailType": OBJECT_DELETED,
-            "Detail": json.dumps(detail),
-            "Resources": [f"arn:aws:s3:::{bucket}"],
-            "Time": datetime.now(UTC),
-        }
 
 
 def sqs_batch_event(mapping: MappingSpec, region: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
