@@ -139,6 +139,14 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def soak(session: nox.Session) -> None:
+    """Faults at the emulator while 500 prod changes flow, then redrive and resync; prints figures: -- --changes N."""
+    _install_workspace(session, "test")
+    _build_library(session)
+    session.run("python", str(ROOT / "tests" / "soak" / "run_soak.py"), *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
 def policy(session: nox.Session) -> None:
     """Run the guardrails offline (exit 1 on a violation): nox -s policy -- --env prod [--format json]."""
     _tool_session(session, "policy", "check")

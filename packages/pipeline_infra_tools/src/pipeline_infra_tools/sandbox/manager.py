@@ -111,6 +111,9 @@ class Sandbox:
         # Saved stacks describe resources in the stopped emulator; keeping them would let StackReferences
         # and preconditions believe stacks exist that do not.
         shutil.rmtree(self.files.stacks_dir, ignore_errors=True)
+        # So is what the runtime was delivering from it, and where its Pipes had got to.
+        for name in runtime.RUNTIME_STATE_FILES:
+            (self.files.state_dir / name).unlink(missing_ok=True)
         self.files.clear()
 
 

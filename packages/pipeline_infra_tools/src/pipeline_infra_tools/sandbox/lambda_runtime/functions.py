@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -117,6 +118,45 @@ class ExecutionEnvironment:
             self._process = None
 
 
+# Execution environments one function may have at once, as Lambda scales a function out under load.
+MAX_ENVIRONMENTS_PER_FUNCTION = 3
+
+
+class _EnvironmentGroup:
+    """One function version's environments: an idle one is reused, another started while all are busy."""
+
+    def __init__(self, spec: FunctionSpec, make: Callable[[], ExecutionEnvironment], limit: int) -> None:
+        self.spec, self._make, self._limit = spec, make, limit
+        self._idle: queue.SimpleQueue[ExecutionEnvironment] = queue.SimpleQueue()
+        self._all: list[ExecutionEnvironment] = []
+        self._lock = threading.Lock()
+        self.retired = False
+
+    def take(self) -> ExecutionEnvironment:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if len(self._all) < self._limit:
+                environment = self._make()
+                self._all.append(environment)
+                return environment
+        return self._idle.get()
+
+    def give(self, environment: ExecutionEnvironment) -> None:
+        if self.retired:
+            environment.stop()
+        else:
+            self._idle.put(environment)
+
+    def stop(self) -> None:
+        self.retired = True
+        with self._lock:
+            for environment in self._all:
+                environment.stop()
+
+
 class FunctionPool:
     """Environments of every deployed function, each running with its own role's credentials."""
 
@@ -132,25 +172,32 @@ class FunctionPool:
         self.log_root = state_dir / "runtime" / "logs"
         self._role_credentials = role_credentials
         self._extra_env = extra_env or {}
-        self._environments: dict[str, ExecutionEnvironment] = {}
+        self._groups: dict[str, _EnvironmentGroup] = {}
         self._lock = threading.Lock()
 
     def log_path(self, function: str) -> Path:
         return self.log_root / f"{function}.log"
 
     def invoke(self, spec: FunctionSpec, event: Any) -> Invocation:
-        return self._environment(spec).invoke(event)
+        group = self._group(spec)
+        environment = group.take()
+        try:
+            return environment.invoke(event)
+        finally:
+            group.give(environment)
 
-    def _environment(self, spec: FunctionSpec) -> ExecutionEnvironment:
+    def _group(self, spec: FunctionSpec) -> _EnvironmentGroup:
         with self._lock:
-            current = self._environments.get(spec.name)
+            current = self._groups.get(spec.name)
             if current is not None and current.spec == spec:
                 return current
             if current is not None:
-                current.stop()  # redeployed: the next invocation is a cold start with the new code
-            environment = ExecutionEnvironment(spec, self._process_env(spec))
-            self._environments[spec.name] = environment
-            return environment
+                current.stop()  # redeployed: the next invocations are cold starts with the new code
+            group = _EnvironmentGroup(
+                spec, lambda: ExecutionEnvironment(spec, self._process_env(spec)), MAX_ENVIRONMENTS_PER_FUNCTION
+            )
+            self._groups[spec.name] = group
+            return group
 
     def _process_env(self, spec: FunctionSpec) -> dict[str, str]:
         self.code_root.mkdir(parents=True, exist_ok=True)
@@ -178,6 +225,6 @@ class FunctionPool:
 
     def stop(self) -> None:
         with self._lock:
-            for environment in self._environments.values():
-                environment.stop()
-            self._environments.clear()
+            for group in self._groups.values():
+                group.stop()
+            self._groups.clear()

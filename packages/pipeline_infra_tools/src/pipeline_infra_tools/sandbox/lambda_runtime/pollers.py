@@ -21,12 +21,16 @@ from pipeline_infra_tools.sandbox.lambda_runtime.sources import failed_message_i
 from pipeline_infra_tools.sandbox.service_grants import ServiceRequest
 
 if TYPE_CHECKING:
-    from pipeline_infra_tools.sandbox.lambda_runtime.deployment import MappingSpec, PipeSpec
+    from pipeline_infra_tools.sandbox.lambda_runtime.deployment import MappingSpec, PipeSpec, TargetSpec
     from pipeline_infra_tools.sandbox.lambda_runtime.service import LambdaRuntime
 
 log = logging.getLogger("pipeline_infra_tools.sandbox.runtime")
-# How long one receive waits for a message; also how long a stopping poller may take to notice.
-LONG_POLL_SECONDS = 5
+# How long one receive waits for a message (SQS's longest): every poll is a signed request the emulator checks
+# against IAM, so an idle sandbox makes as few as it can. A stopping runtime does not wait for open polls.
+LONG_POLL_SECONDS = 20
+# Events of one rule being delivered at once, and the most one receive asks for.
+DELIVERIES_PER_TAP = 8
+MAX_RECEIVE = 10
 # After an unexpected error, or while a grant is missing, a poller waits this long before it tries again.
 RETRY_SECONDS = 1.0
 # A Pipe also looks at its stream this often without a doorbell, should a ring ever be missed.
@@ -60,11 +64,14 @@ class Poller(threading.Thread):
 
 
 class TapPoller(Poller):
-    """A rule's tap queue → its Lambda targets, one event at a time (a function's invocations are serial)."""
+    """A rule's tap queue → its Lambda targets; events are delivered side by side, as EventBridge does."""
 
     def __init__(self, runtime: LambdaRuntime, rule_arn: str, url: str) -> None:
         super().__init__(f"tap {rule_arn.rsplit('/', 1)[-1]}", runtime)
         self.rule_arn, self.url = rule_arn, url
+        # Taken before a message is received, given back when its delivery finished: no more are received than
+        # can be worked on, so none waits out its visibility timeout in this process.
+        self.slots = threading.BoundedSemaphore(DELIVERIES_PER_TAP)
 
     def poll_once(self) -> None:
         runtime = self.runtime
@@ -73,27 +80,49 @@ class TapPoller(Poller):
             self.stopping.wait(RETRY_SECONDS)
             return
         targets = [t for t in rule.targets if ":function:" in t.arn]
-        messages = runtime.sqs.receive_message(
-            QueueUrl=self.url,
-            MaxNumberOfMessages=1,
-            WaitTimeSeconds=LONG_POLL_SECONDS,
-            VisibilityTimeout=RECEIVE_VISIBILITY_SECONDS,
-        ).get("Messages", [])
+        self.slots.acquire()
+        free = 1
+        while free < MAX_RECEIVE and self.slots.acquire(blocking=False):
+            free += 1
+        messages: list[dict[str, Any]] = []
+        try:
+            messages = runtime.sqs.receive_message(
+                QueueUrl=self.url,
+                MaxNumberOfMessages=free,
+                WaitTimeSeconds=LONG_POLL_SECONDS,
+                VisibilityTimeout=RECEIVE_VISIBILITY_SECONDS,
+            ).get("Messages", [])
+        finally:
+            for _ in range(free - len(messages)):
+                self.slots.release()
         for message in messages:
+            self._start(message, targets)
+
+    def _start(self, message: dict[str, Any], targets: list[TargetSpec]) -> None:
+        runtime, receipt = self.runtime, message["ReceiptHandle"]
+        keys = {target.target_id: f"{message['MessageId']}/{target.target_id}" for target in targets}
+        attempts = {target_id: runtime.inflight.begin(key, self.url, receipt) for target_id, key in keys.items()}
+        runtime.sqs.change_message_visibility(
+            QueueUrl=self.url, ReceiptHandle=receipt, VisibilityTimeout=runtime.delivery_visibility(targets)
+        )
+        runtime.deliveries.submit(self._deliver, message, targets, keys, attempts)
+
+    def _deliver(
+        self, message: dict[str, Any], targets: list[TargetSpec], keys: dict[str, str], attempts: dict[str, int]
+    ) -> None:
+        runtime = self.runtime
+        try:
             event = json.loads(message["Body"])
-            receipt = message["ReceiptHandle"]
-            keys = {target.target_id: f"{message['MessageId']}/{target.target_id}" for target in targets}
-            attempts = {target_id: runtime.inflight.begin(key, self.url, receipt) for target_id, key in keys.items()}
-            runtime.sqs.change_message_visibility(
-                QueueUrl=self.url, ReceiptHandle=receipt, VisibilityTimeout=runtime.delivery_visibility(targets)
-            )
             for target in targets:
-                key = keys[target.target_id]
-                record_attempt = functools.partial(runtime.inflight.attempted, key)
+                record_attempt = functools.partial(runtime.inflight.attempted, keys[target.target_id])
                 runtime.invoker.deliver_rule_event(target, event, attempts[target.target_id], record_attempt)
             runtime.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
-            for target in targets:
-                runtime.inflight.finish(f"{message['MessageId']}/{target.target_id}")
+            for key in keys.values():
+                runtime.inflight.finish(key)
+        except Exception:  # left in flight: the message comes back after its visibility timeout, or on restart
+            log.exception("%s: delivering message %s failed", self.name, message.get("MessageId"))
+        finally:
+            self.slots.release()
 
 
 class MappingPoller(Poller):

@@ -13,11 +13,9 @@ from pathlib import Path
 
 from pipeline_infra_tools.sandbox.exceptions import SandboxError
 from pipeline_infra_tools.sandbox.lambda_runtime import log_format
+from pipeline_infra_tools.sandbox.lambda_runtime.files import LOG_FILE, PID_FILE, RUNTIME_STATE_FILES
 from pipeline_infra_tools.sandbox.lambda_runtime.service import LambdaRuntime
 from pipeline_infra_tools.sandbox.state import SandboxStateFile
-
-PID_FILE = "runtime/runtime.pid"
-LOG_FILE = "runtime/runtime.log"
 
 
 def _pid_path(state_dir: Path) -> Path:
@@ -114,4 +112,4 @@ def describe(state_dir: Path) -> dict[str, object]:
     return {"running": pid is not None, "pid": pid, "log": str(state_dir / LOG_FILE)}
 
 
-__all__ = ["describe", "main", "running_pid", "runtime_for", "start", "stop"]
+__all__ = ["LOG_FILE", "RUNTIME_STATE_FILES", "describe", "main", "running_pid", "runtime_for", "start", "stop"]

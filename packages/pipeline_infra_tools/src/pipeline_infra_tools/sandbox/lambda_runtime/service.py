@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from pipeline_infra_tools.sandbox.clients import emulator_client, emulator_sessi
 from pipeline_infra_tools.sandbox.doorbell import STREAM_DOORBELL_QUEUE
 from pipeline_infra_tools.sandbox.lambda_runtime.async_invoke import AsyncInvoker
 from pipeline_infra_tools.sandbox.lambda_runtime.deployment import Deployment, FunctionSpec, RuleSpec, TargetSpec
+from pipeline_infra_tools.sandbox.lambda_runtime.files import INFLIGHT_FILE, PIPE_POSITIONS_FILE
 from pipeline_infra_tools.sandbox.lambda_runtime.functions import FunctionPool, Invocation, RoleCredentials
 from pipeline_infra_tools.sandbox.lambda_runtime.inflight import InFlight
 from pipeline_infra_tools.sandbox.lambda_runtime.pollers import (
@@ -36,6 +38,7 @@ log = logging.getLogger("pipeline_infra_tools.sandbox.runtime")
 RELOAD_SECONDS = 1.0
 # SQS's longest visibility timeout.
 MAX_VISIBILITY_SECONDS = 43200
+DELIVERY_THREADS = 8
 
 
 def scheduled_event(rule: RuleSpec, region: str) -> dict[str, Any]:
@@ -66,9 +69,8 @@ class LambdaRuntime:
         self.dynamodb = client("dynamodb")
         self.roles = ServiceRoles(self.sts, endpoint, region)
         self.taps = RuleTaps(self.events, self.sqs)
-        runtime_dir = state_dir / "runtime"
-        self.pipes = PipeReader(self.roles, client("pipes"), checkpoints=runtime_dir / "pipe-positions.json")
-        self.inflight = InFlight(runtime_dir / "inflight.json")
+        self.pipes = PipeReader(self.roles, client("pipes"), checkpoints=state_dir / PIPE_POSITIONS_FILE)
+        self.inflight = InFlight(state_dir / INFLIGHT_FILE)
         self.pool = FunctionPool(endpoint, state_dir, self.role_credentials)
         self.deployment = Deployment()
         self.invoker = AsyncInvoker(
@@ -76,6 +78,8 @@ class LambdaRuntime:
         )
         self._stamp: tuple[tuple[str, float], ...] | None = None
         self._pollers: dict[str, Poller] = {}
+        # Rule events being delivered, every rule's together; a function's own environments cap its share.
+        self.deliveries = ThreadPoolExecutor(max_workers=DELIVERY_THREADS, thread_name_prefix="delivery")
 
     def role_credentials(self, role_arn: str) -> RoleCredentials:
         """The function's role, assumed as the Lambda service would; cached while the sandbox runs."""
@@ -173,6 +177,7 @@ class LambdaRuntime:
         self.close()
 
     def close(self) -> None:
+        self.deliveries.shutdown(wait=False, cancel_futures=True)
         self.pool.stop()
 
     def describe(self) -> dict[str, Any]:
