@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from pipeline_infra_tools.sandbox.emulator.deliveries import (
+    event_invoke_configs_are_replaced,
     route_events_as_aws_does,
     services_deliver_only_where_allowed,
     stream_records_ring_a_doorbell,
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     delete_markers_can_be_disposed()
     version_listings_share_bodies()
     stream_records_ring_a_doorbell()
+    event_invoke_configs_are_replaced()
     from moto.server import main as moto_main
 
     from pipeline_infra_tools.sandbox import faults

@@ -103,6 +103,23 @@ def services_deliver_only_where_allowed() -> None:
     Subscription.publish = publish  # type: ignore[method-assign]
 
 
+def event_invoke_configs_are_replaced() -> None:
+    """Emulator gap: PutFunctionEventInvokeConfig appends a configuration and Get always answers the first one ever
+    put, so a function's retries and on-failure destination could never be changed after its first deploy. AWS
+    replaces the function's configuration; here a put does too.
+    """
+    from moto.awslambda.models import EventInvokeConfig, LambdaBackend
+
+    def put(self: LambdaBackend, function_name: str, config: dict[str, Any]) -> dict[str, Any]:
+        fn = self.get_function(function_name)
+        event_config = EventInvokeConfig(fn.function_arn, fn.last_modified, config)
+        fn.event_invoke_config = [event_config]
+        response: dict[str, Any] = event_config.response()
+        return response
+
+    LambdaBackend.put_function_event_invoke_config = put  # type: ignore[method-assign]
+
+
 def _dead_letter_attributes(rule_arn: str, target_arn: str) -> dict[str, dict[str, str]]:
     """What EventBridge attaches to an event it put on a target's DLQ: why it was not delivered."""
     reasons = {

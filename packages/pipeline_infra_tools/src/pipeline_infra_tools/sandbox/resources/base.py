@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
     from pipeline_infra_tools.engine.backend import ResourceRequest
 
-SERVICES = ("s3", "dynamodb", "sns", "sqs", "iam", "logs", "events", "lambda", "pipes", "sts")
+# AWS Config ("config") is only read: moto's GetBucketNotificationConfiguration drops EventBridgeConfiguration,
+# and its AWS Config view of a bucket is where the emulator reports it (see s3_reads.py).
+SERVICES = ("s3", "dynamodb", "sns", "sqs", "iam", "logs", "events", "lambda", "pipes", "sts", "config")
 
 Outputs = dict[str, Any]
 

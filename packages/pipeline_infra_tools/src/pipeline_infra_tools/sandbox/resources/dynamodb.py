@@ -1,4 +1,4 @@
-"""DynamoDB tables: keys, billing, global secondary indexes, stream, encryption, PITR and TTL."""
+"""DynamoDB tables: keys, billing, global secondary indexes, stream, encryption, PITR and TTL; created and read."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pipeline_infra_tools.sandbox.resources.base import (
     integer,
     tag_list,
 )
+from pipeline_infra_tools.sandbox.resources.reading import Inputs, ReadSpec, fixed_defaults, tag_state, tags_from_list
 
 if TYPE_CHECKING:
     from pipeline_infra_tools.engine.backend import ResourceRequest
@@ -144,4 +145,93 @@ def delete_table(id_: str, outputs: Outputs, ctx: ResourceContext) -> None:
     ignore_missing(ctx.clients.dynamodb.delete_table, "ResourceNotFoundException", TableName=id_)
 
 
+def _read_keys(schema: list[dict[str, Any]], as_key_schemas: bool) -> dict[str, Any]:
+    """An index's keys as the code wrote them: pulumi-aws 7's keySchemas, or the older hashKey/rangeKey."""
+    if as_key_schemas:
+        return {"keySchemas": [{"attributeName": k["AttributeName"], "keyType": k["KeyType"]} for k in schema]}
+    keys = {k["KeyType"]: k["AttributeName"] for k in schema}
+    return drop_none({"hashKey": keys.get("HASH"), "rangeKey": keys.get("RANGE")})
+
+
+def _read_index(index: dict[str, Any], billing: str, as_key_schemas: bool) -> dict[str, Any]:
+    projection = index.get("Projection") or {}
+    read = {
+        "name": index["IndexName"],
+        **_read_keys(index["KeySchema"], as_key_schemas),
+        "projectionType": projection.get("ProjectionType"),
+    }
+    if projection.get("NonKeyAttributes"):
+        read["nonKeyAttributes"] = projection["NonKeyAttributes"]
+    if billing == PROVISIONED:
+        throughput = index.get("ProvisionedThroughput") or {}
+        read["readCapacity"] = throughput.get("ReadCapacityUnits")
+        read["writeCapacity"] = throughput.get("WriteCapacityUnits")
+    return read
+
+
+def read_table(id_: str, inputs: Inputs, outputs: Outputs, ctx: ResourceContext) -> Inputs | None:
+    dynamodb = ctx.clients.dynamodb
+    found = ignore_missing(dynamodb.describe_table, "ResourceNotFoundException", TableName=id_)
+    if found is None:
+        return None
+    table = found["Table"]
+    billing = (table.get("BillingModeSummary") or {}).get("BillingMode", PROVISIONED)
+    keys = {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]}
+    stream = table.get("StreamSpecification") or {}
+    sse = table.get("SSEDescription") or {}
+    recorded_indexes = inputs.get("globalSecondaryIndexes") or []
+    as_key_schemas = not recorded_indexes or any("keySchemas" in index for index in recorded_indexes)
+    read: Inputs = {
+        "name": table["TableName"],
+        "attributes": [{"name": a["AttributeName"], "type": a["AttributeType"]} for a in table["AttributeDefinitions"]],
+        "hashKey": keys.get("HASH"),
+        "rangeKey": keys.get("RANGE"),
+        "billingMode": billing,
+        "globalSecondaryIndexes": [
+            _read_index(index, billing, as_key_schemas) for index in table.get("GlobalSecondaryIndexes") or []
+        ]
+        or None,
+        "streamEnabled": bool(stream.get("StreamEnabled", False)),
+        "streamViewType": stream.get("StreamViewType") if stream.get("StreamEnabled") else None,
+        "serverSideEncryption": {"enabled": sse.get("Status") in ("ENABLED", "ENABLING")},
+        "deletionProtectionEnabled": bool(table.get("DeletionProtectionEnabled", False)),
+        "pointInTimeRecovery": _point_in_time_recovery(dynamodb, id_, inputs),
+        "ttl": _ttl(dynamodb, id_),
+    }
+    if "kmsKeyArn" in (inputs.get("serverSideEncryption") or {}):
+        read["serverSideEncryption"]["kmsKeyArn"] = sse.get("KMSMasterKeyArn")
+    if billing == PROVISIONED:
+        throughput = table.get("ProvisionedThroughput") or {}
+        read["readCapacity"] = throughput.get("ReadCapacityUnits")
+        read["writeCapacity"] = throughput.get("WriteCapacityUnits")
+    tags = dynamodb.list_tags_of_resource(ResourceArn=table["TableArn"]).get("Tags")
+    return {**read, **tag_state(tags_from_list(tags), inputs, outputs)}
+
+
+def _point_in_time_recovery(dynamodb: Any, name: str, inputs: Inputs) -> dict[str, Any]:
+    backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+    pitr = backups.get("PointInTimeRecoveryDescription") or {}
+    read: dict[str, Any] = {"enabled": pitr.get("PointInTimeRecoveryStatus") == "ENABLED"}
+    if "recoveryPeriodInDays" in (inputs.get("pointInTimeRecovery") or {}):
+        read["recoveryPeriodInDays"] = pitr.get("RecoveryPeriodInDays")
+    return read
+
+
+def _ttl(dynamodb: Any, name: str) -> dict[str, Any]:
+    ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    read: dict[str, Any] = {"enabled": ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING")}
+    if ttl.get("AttributeName"):
+        read["attributeName"] = ttl["AttributeName"]
+    return read
+
+
 HANDLERS = {"aws:dynamodb/table:Table": ResourceHandler(create_table, delete_table)}
+READERS = {
+    "aws:dynamodb/table:Table": ReadSpec(
+        read_table,
+        # Attributes and indexes are sets in AWS, each named by its name.
+        sets={"attributes": "name", "globalSecondaryIndexes": "name"},
+        # A table the code gives no stream has none; one enabled by hand is a change.
+        defaults=fixed_defaults({"streamEnabled": False}),
+    )
+}

@@ -1,4 +1,4 @@
-"""SNS topics and subscriptions, SQS queues and queue policies."""
+"""SNS topics and subscriptions, SQS queues and queue policies: created and read."""
 
 from __future__ import annotations
 
@@ -14,6 +14,15 @@ from pipeline_infra_tools.sandbox.resources.base import (
     error_code,
     ignore_missing,
     tag_list,
+)
+from pipeline_infra_tools.sandbox.resources.reading import (
+    Extra,
+    Inputs,
+    Owned,
+    ReadSpec,
+    fixed_defaults,
+    tag_state,
+    tags_from_list,
 )
 
 if TYPE_CHECKING:
@@ -147,9 +156,127 @@ def delete_queue_policy(id_: str, outputs: Outputs, ctx: ResourceContext) -> Non
     )
 
 
+# How each attribute's text reads back as the input's type (the rest stay strings or are parsed as documents).
+_BOOLEAN_INPUTS = frozenset(
+    {"fifoTopic", "fifoQueue", "contentBasedDeduplication", "rawMessageDelivery", "sqsManagedSseEnabled"}
+)
+_INTEGER_INPUTS = frozenset(
+    {
+        "signatureVersion",
+        "visibilityTimeoutSeconds",
+        "messageRetentionSeconds",
+        "maxMessageSize",
+        "delaySeconds",
+        "receiveWaitTimeSeconds",
+        "kmsDataKeyReusePeriodSeconds",
+    }
+)
+MISSING_QUEUE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+
+
+def _read_attributes(attributes: dict[str, str], names: dict[str, str]) -> Inputs:
+    """SNS and SQS attributes (all text) back to their inputs; an attribute AWS leaves empty is absent."""
+    read: Inputs = {}
+    for key, name in names.items():
+        value = attributes.get(name) or ""
+        if not value:
+            continue
+        if key in _BOOLEAN_INPUTS:
+            read[key] = value == "true"
+        elif key in _INTEGER_INPUTS:
+            read[key] = int(value)
+        else:
+            read[key] = value
+    return read
+
+
+def read_topic(id_: str, inputs: Inputs, outputs: Outputs, ctx: ResourceContext) -> Inputs | None:
+    sns = ctx.clients.sns
+    found = ignore_missing(sns.get_topic_attributes, "NotFound", TopicArn=id_)
+    if found is None:
+        return None
+    tags = tags_from_list(sns.list_tags_for_resource(ResourceArn=id_).get("Tags"))
+    read = {"name": id_.rsplit(":", 1)[1], **_read_attributes(found["Attributes"], TOPIC_ATTRIBUTES)}
+    return {**read, **tag_state(tags, inputs, outputs)}
+
+
+def topic_extras(id_: str, inputs: Inputs, outputs: Outputs, ctx: ResourceContext, owned: Owned) -> list[Extra]:
+    """Subscriptions of the topic that no stack records (the local runtime adds none to topics)."""
+    paginator = ctx.clients.sns.get_paginator("list_subscriptions_by_topic")
+    found = []
+    for page in paginator.paginate(TopicArn=id_):
+        for sub in page.get("Subscriptions", []):
+            if ("subscription", id_, sub["Protocol"], sub["Endpoint"]) not in owned:
+                detail = f"{sub['Protocol']} subscription to {sub['Endpoint']}"
+                found.append(Extra("subscription", sub["SubscriptionArn"], detail))
+    return found
+
+
+def subscription_key(id_: str, inputs: Inputs, outputs: Outputs) -> tuple[str, ...]:
+    # Topic, protocol and endpoint name a subscription even before it is confirmed (its ARN is not known then).
+    return ("subscription", str(inputs["topic"]), str(inputs["protocol"]), str(inputs["endpoint"]))
+
+
+def read_subscription(id_: str, inputs: Inputs, outputs: Outputs, ctx: ResourceContext) -> Inputs | None:
+    found = ignore_missing(ctx.clients.sns.get_subscription_attributes, "NotFound", SubscriptionArn=id_)
+    if found is None:
+        return None
+    attributes = found["Attributes"]
+    return {
+        "topic": attributes.get("TopicArn"),
+        "protocol": attributes.get("Protocol"),
+        "endpoint": attributes.get("Endpoint"),
+        **_read_attributes(attributes, SUBSCRIPTION_ATTRIBUTES),
+    }
+
+
+def read_queue(id_: str, inputs: Inputs, outputs: Outputs, ctx: ResourceContext) -> Inputs | None:
+    sqs = ctx.clients.sqs
+    found = ignore_missing(sqs.get_queue_attributes, *MISSING_QUEUE, QueueUrl=id_, AttributeNames=["All"])
+    if found is None:
+        return None
+    attributes = found.get("Attributes") or {}
+    tags = sqs.list_queue_tags(QueueUrl=id_).get("Tags") or {}
+    read = {
+        "name": id_.rstrip("/").rsplit("/", 1)[1],
+        **_read_attributes(attributes, {**QUEUE_ATTRIBUTES, **QUEUE_CREATE_ONLY}),
+    }
+    # A standard queue reports no FifoQueue attribute; pulumi-aws reads it as false.
+    read.setdefault("fifoQueue", False)
+    return {**read, **tag_state(tags, inputs, outputs)}
+
+
+def read_queue_policy(id_: str, inputs: Inputs, outputs: Outputs, ctx: ResourceContext) -> Inputs | None:
+    found = ignore_missing(
+        ctx.clients.sqs.get_queue_attributes, *MISSING_QUEUE, QueueUrl=id_, AttributeNames=["Policy"]
+    )
+    policy = (found or {}).get("Attributes", {}).get("Policy")
+    # A queue without a policy has no QueuePolicy: the provider's Read drops it.
+    return {"queueUrl": id_, "policy": policy} if policy else None
+
+
 HANDLERS = {
     "aws:sns/topic:Topic": ResourceHandler(create_topic, delete_topic),
     "aws:sns/topicSubscription:TopicSubscription": ResourceHandler(create_subscription, delete_subscription),
     "aws:sqs/queue:Queue": ResourceHandler(create_queue, delete_queue),
     "aws:sqs/queuePolicy:QueuePolicy": ResourceHandler(create_queue_policy, delete_queue_policy),
+}
+
+READERS = {
+    "aws:sns/topic:Topic": ReadSpec(
+        read_topic, extras=topic_extras, documents={"policy": "policy", "deliveryPolicy": "json"}
+    ),
+    "aws:sns/topicSubscription:TopicSubscription": ReadSpec(
+        read_subscription,
+        owns=subscription_key,
+        documents={"filterPolicy": "json", "redrivePolicy": "json", "deliveryPolicy": "json"},
+        defaults=fixed_defaults({"rawMessageDelivery": False}),
+    ),
+    "aws:sqs/queue:Queue": ReadSpec(
+        read_queue,
+        documents={"policy": "policy", "redrivePolicy": "json", "redriveAllowPolicy": "json"},
+        # AWS's values for what the code leaves out, so a queue changed by hand is seen.
+        defaults=fixed_defaults({"visibilityTimeoutSeconds": 30, "delaySeconds": 0, "receiveWaitTimeSeconds": 0}),
+    ),
+    "aws:sqs/queuePolicy:QueuePolicy": ReadSpec(read_queue_policy, documents={"policy": "policy"}),
 }

@@ -1,4 +1,4 @@
-"""EventBridge Pipes (the config table's stream to the replication bus)."""
+"""EventBridge Pipes (the config table's stream to the replication bus): created and read."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pipeline_infra_tools.sandbox.resources.base import (
     error_code,
     ignore_missing,
 )
+from pipeline_infra_tools.sandbox.resources.reading import Inputs, ReadSpec, fixed_defaults, pascal_to_camel, tag_state
 
 if TYPE_CHECKING:
     from pipeline_infra_tools.engine.backend import ResourceRequest
@@ -74,3 +75,33 @@ def delete_pipe(id_: str, outputs: Outputs, ctx: ResourceContext) -> None:
 
 
 HANDLERS = {"aws:pipes/pipe:Pipe": ResourceHandler(create_pipe, delete_pipe)}
+
+# The API's block names back to pulumi-aws's, the reverse of RENAMES.
+READ_RENAMES = {api: camel for camel, api in RENAMES.items()}
+
+
+def read_pipe(id_: str, inputs: Inputs, outputs: Outputs, ctx: ResourceContext) -> Inputs | None:
+    found = ignore_missing(ctx.clients.pipes.describe_pipe, *MISSING, Name=id_)
+    if found is None:
+        return None
+    read = {
+        "name": found["Name"],
+        "roleArn": found.get("RoleArn"),
+        "description": found.get("Description"),
+        "desiredState": found.get("DesiredState"),
+        "enrichment": found.get("Enrichment"),
+        "source": found.get("Source"),
+        "target": found.get("Target"),
+        "sourceParameters": pascal_to_camel(found.get("SourceParameters"), READ_RENAMES) or None,
+        "targetParameters": pascal_to_camel(found.get("TargetParameters"), READ_RENAMES) or None,
+    }
+    return {**read, **tag_state(found.get("Tags") or {}, inputs, outputs)}
+
+
+READERS = {
+    "aws:pipes/pipe:Pipe": ReadSpec(
+        read_pipe,
+        # A pipe the code leaves running by default is a change when someone stops it.
+        defaults=fixed_defaults({"desiredState": "RUNNING"}),
+    )
+}
