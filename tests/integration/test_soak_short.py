@@ -1,7 +1,8 @@
 """The reliability soak, short (`nox -s soak` runs the long one): about 40 prod changes, objects and items, with
-overwrites and deletes, through throttling, 5xx errors and duplicate and reordered deliveries, on a sandbox of
-its own with IAM enforced. Afterwards nothing is lost and, after `redrive` and `resync`, every replica equals
-prod by the harness's own comparison. The figures are printed; no timing is asserted.
+overwrites and deletes, through throttling, 5xx errors and duplicate and reordered deliveries, on the session's
+sandbox with IAM enforced (its faults are cleared when it ends). Afterwards nothing is lost and, after `redrive`
+and `resync`, every replica equals prod by the harness's own comparison. The figures are printed; no timing is
+asserted.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.integration.conftest import copy_workspace, deployed_sandbox
 from tests.soak.soak import SoakOptions, run_soak
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from tests.integration.conftest import DeployedSandbox
 
 pytestmark = pytest.mark.integration
 # Losing and redeploying a target's storage costs a deploy; the long soak does it.
@@ -29,12 +31,13 @@ SHORT = SoakOptions(
 )
 
 
-def test_faults_lose_no_change_and_the_repairs_bring_every_replica_to_prod(tmp_path: Path) -> None:
-    # GIVEN a sandbox of its own, every environment deployed
-    with deployed_sandbox(copy_workspace(tmp_path / "workspace")) as sandbox:
-        # WHEN prod changes flow while the emulator throttles, fails and duplicates and reorders deliveries,
-        # and redrive and resync run once the faults end
-        figures = run_soak(sandbox, SHORT)
+def test_faults_lose_no_change_and_the_repairs_bring_every_replica_to_prod(
+    sandbox: DeployedSandbox, tmp_path: Path
+) -> None:
+    # GIVEN the session's sandbox, every environment deployed
+    # WHEN prod changes flow while the emulator throttles, fails and duplicates and reorders deliveries,
+    # and redrive and resync run once the faults end
+    figures = run_soak(sandbox, SHORT)
     figures.write(tmp_path / "figures.json")
     print(f"\n{figures.table()}")
     # THEN faults were injected, no change is lost, and every replica equals prod
