@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pipeline_infra_tools.sandbox.doorbell import STREAM_DOORBELL_QUEUE
 from pipeline_infra_tools.sandbox.lambda_runtime.sources import TAP_PREFIX, TAP_TARGET_ID
 from tests.integration.conftest import ENVIRONMENTS
 from tests.integration.helpers import admit_rule
@@ -222,7 +223,12 @@ def inventory(sandbox: DeployedSandbox) -> dict[str, Any]:
     return {
         "buckets": sorted(b["Name"] for b in sandbox.client("s3").list_buckets()["Buckets"]),
         "tables": sorted(sandbox.client("dynamodb").list_tables()["TableNames"]),
-        "queues": sorted(sandbox.client("sqs").list_queues().get("QueueUrls", [])),
+        # The stream doorbell belongs to the sandbox, not to any deploy.
+        "queues": sorted(
+            url
+            for url in sandbox.client("sqs").list_queues().get("QueueUrls", [])
+            if not url.endswith("/" + STREAM_DOORBELL_QUEUE)
+        ),
         "topics": sorted(t["TopicArn"] for t in sandbox.client("sns").list_topics()["Topics"]),
         "subscriptions": sorted(
             s["SubscriptionArn"] for s in sandbox.client("sns").list_subscriptions()["Subscriptions"]

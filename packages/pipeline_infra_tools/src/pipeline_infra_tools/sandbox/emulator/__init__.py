@@ -9,6 +9,7 @@ import sys
 
 from pipeline_infra_tools.sandbox.emulator.deliveries import (
     event_invoke_configs_are_replaced,
+    queue_attributes_keep_the_policy,
     route_events_as_aws_does,
     services_deliver_only_where_allowed,
     stream_records_ring_a_doorbell,
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     version_listings_share_bodies()
     stream_records_ring_a_doorbell()
     event_invoke_configs_are_replaced()
+    queue_attributes_keep_the_policy()
     from moto.server import main as moto_main
 
     from pipeline_infra_tools.sandbox import faults

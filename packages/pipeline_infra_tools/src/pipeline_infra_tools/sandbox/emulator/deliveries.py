@@ -103,6 +103,26 @@ def services_deliver_only_where_allowed() -> None:
     Subscription.publish = publish  # type: ignore[method-assign]
 
 
+def queue_attributes_keep_the_policy() -> None:
+    """Emulator gap: SetQueueAttributes without a `Policy` clears the queue's policy, so redeploying a queue (which
+    sets its other attributes) silently removed the grant its QueuePolicy had given EventBridge. AWS changes only
+    the attributes a request names; here an update that names no policy keeps the one the queue has.
+    """
+    from moto.sqs.models import SQSBackend
+
+    original = SQSBackend.set_queue_attributes
+
+    def set_queue_attributes(self: SQSBackend, queue_name: str, attributes: dict[str, Any]) -> Any:
+        if "Policy" not in attributes:
+            kept = self.get_queue(queue_name).policy
+            queue = original(self, queue_name, attributes)
+            queue.policy = kept
+            return queue
+        return original(self, queue_name, attributes)
+
+    SQSBackend.set_queue_attributes = set_queue_attributes  # type: ignore[method-assign]
+
+
 def event_invoke_configs_are_replaced() -> None:
     """Emulator gap: PutFunctionEventInvokeConfig appends a configuration and Get always answers the first one ever
     put, so a function's retries and on-failure destination could never be changed after its first deploy. AWS
