@@ -1,21 +1,27 @@
-"""Deploy speed on the local target: all three environments from scratch, then a redeploy with no changes.
+"""Deploy speed on the local target: all three environments from nothing, then a redeploy with no changes.
 
-Prints figures only; never asserts timings. Runs on a temporary copy of the workspace with its own sandbox.
-Usage: python tests/benchmarks/bench_deploy.py
+Prints figures only; never asserts timings. Runs once per program runner (the fork server, and the process
+launcher: one interpreter per program, the old way), each on its own temporary copy of the workspace with its
+own sandbox; the program runner is started by the first deploy, as in `pipeline-infra deploy`.
+Usage: python tests/benchmarks/bench_deploy.py [--runner fork|process ...]
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline_infra.settings import load_settings
 from pipeline_infra_tools.deploy.local_target import LocalTarget
 from pipeline_infra_tools.deploy.orchestrator import Orchestrator
+from pipeline_infra_tools.programs.runner import RUNNER_ENV, RUNNERS, close_shared_runner
 from pipeline_infra_tools.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +53,19 @@ def deploy_all(orchestrator: Orchestrator) -> tuple[float, int, dict[str, int]]:
     return time.perf_counter() - started, resources, changes
 
 
-def main() -> int:
+@dataclass(frozen=True)
+class Figures:
+    sandbox: float
+    first: float
+    resources: int
+    created: dict[str, int]
+    again: float
+    unchanged: dict[str, int]
+
+
+def measure(runner: str) -> Figures:
+    os.environ[RUNNER_ENV] = runner
+    close_shared_runner()  # the next program starts a runner of this kind
     with tempfile.TemporaryDirectory(prefix="bench-deploy-") as scratch:
         workspace = copy_workspace(Path(scratch))
         settings = load_settings(workspace.config_dir)
@@ -60,11 +78,27 @@ def main() -> int:
             first, resources, created = deploy_all(orchestrator)
             again, _, unchanged = deploy_all(orchestrator)
         finally:
+            close_shared_runner()
             target.sandbox.down()
             target.close()
-    print(f"sandbox start:                        {sandbox_seconds:6.2f} s")
-    print(f"deploy dev+staging+prod from scratch: {first:6.2f} s  ({resources} resources, {created})")
-    print(f"redeploy with no changes:             {again:6.2f} s  ({unchanged})")
+    return Figures(sandbox_seconds, first, resources, created, again, unchanged)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runner", choices=RUNNERS, action="append", help="default: both")
+    runners = parser.parse_args().runner or list(RUNNERS)
+    figures = {runner: measure(runner) for runner in runners}
+    for runner, figure in figures.items():
+        label = "fork server" if runner == "fork" else "process per program"
+        print(f"{label}:")
+        print(f"  sandbox start:                        {figure.sandbox:6.2f} s")
+        deployed = f"({figure.resources} resources, {figure.created})"
+        print(f"  deploy dev+staging+prod from nothing: {figure.first:6.2f} s  {deployed}")
+        print(f"  redeploy with no changes:             {figure.again:6.2f} s  ({figure.unchanged})")
+    if len(figures) == 2:
+        ratio = figures["process"].first / figures["fork"].first
+        print(f"deploy from nothing, process per program / fork server: {ratio:.2f} x")
     return 0
 
 

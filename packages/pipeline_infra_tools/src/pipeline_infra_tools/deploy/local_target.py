@@ -1,8 +1,9 @@
 """The local target: every stack is deployed to the sandbox (a moto server on 127.0.0.1).
 
-Each project's program runs unchanged in its own process, with the library version it pins, under the mock
-runtime; its resources are created in the emulator and its result (outputs and resources) is saved under
-`.pipeline/stacks/<project>/<env>.json`, where later programs' StackReferences read it.
+Each project's program runs unchanged in its own process (a child of this command's program server, which
+imported the SDK once: `programs.runner`), with the library version it pins, under the mock runtime. The child
+makes its own boto3 clients and creates its resources in the emulator; its result (outputs and resources) is
+saved under `.pipeline/stacks/<project>/<env>.json`, where later programs' StackReferences read it.
 """
 
 from __future__ import annotations

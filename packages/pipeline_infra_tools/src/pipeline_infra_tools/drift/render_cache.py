@@ -1,9 +1,10 @@
 """Rendered stacks, cached under `<root>/.pipeline/render-cache/<key>/` by everything a rendering depends on.
 
-Rendering runs every layer program in its own interpreter (about a second each), so a drift run over ten
-environments spends nearly all its time there. A rendering is a pure function of the settings files, the
-layer projects' files, the pinned library wheels, the function artifact and the tool versions, so those
-(and nothing else) make the key; any change to one of them renders again.
+Rendering runs every layer program in its own process (a fork of the program server, about a tenth of a
+second each once the server has imported the SDK), so a cold drift run spends most of its time there. A
+rendering is a pure function of the settings files, the layer projects' files, the pinned library wheels,
+the function artifact and the tool versions, so those (and nothing else) make the key; any change to one of
+them renders again.
 """
 
 from __future__ import annotations

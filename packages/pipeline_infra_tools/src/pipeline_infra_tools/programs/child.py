@@ -1,7 +1,10 @@
-"""Entry point of one program run in its own process: `python -m pipeline_infra_tools.programs.child REQUEST.json`.
+"""What runs inside a program's process: one program under the mock runtime, its result as JSON.
 
-The request names the project directory, stack, backend and where saved stack outputs live; the result (the
-stack's outputs and every resource) is written as JSON to the request's `result` path.
+Two ways in, one code path: `python -m pipeline_infra_tools.programs.child REQUEST.json` (the process launcher,
+which writes the result to the request's `result` path) and `execute` in a child forked by the program
+server (which sends the same JSON back over a pipe). The request names the project directory, stack, backend
+and where saved stack outputs live; the result is the stack's outputs and every resource, or
+{"error", "kind"} when the program failed in a way the tool recognises.
 """
 
 from __future__ import annotations
@@ -29,10 +32,8 @@ def make_backend(kind: str, options: dict[str, Any]) -> ResourceBackend:
     raise ToolError(f"unknown backend {kind!r}; expected 'render' or 'sandbox'")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = argv if argv is not None else sys.argv[1:]
-    request = json.loads(Path(args[0]).read_text(encoding="utf-8"))
-    result_path = Path(request["result"])
+def execute(request: dict[str, Any]) -> tuple[int, str]:
+    """Run the requested program: (exit code, result JSON). Errors other than the tool's propagate."""
     try:
         backend = make_backend(request["backend"], request.get("backend_options", {}))
         result = run_program(
@@ -46,10 +47,16 @@ def main(argv: list[str] | None = None) -> int:
         if callable(close):
             close()
     except ToolError as err:
-        result_path.write_text(json.dumps({"error": str(err), "kind": type(err).__name__}), encoding="utf-8")
-        return 1
-    result_path.write_text(json.dumps(result.to_json(), default=str), encoding="utf-8")
-    return 0
+        return 1, json.dumps({"error": str(err), "kind": type(err).__name__})
+    return 0, json.dumps(result.to_json(), default=str)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argv if argv is not None else sys.argv[1:]
+    request = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+    code, document = execute(request)
+    Path(request["result"]).write_text(document, encoding="utf-8")
+    return code
 
 
 if __name__ == "__main__":
