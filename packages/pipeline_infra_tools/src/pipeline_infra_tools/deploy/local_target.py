@@ -19,7 +19,7 @@ from pipeline_infra_tools.deploy.base import LayerResult, ProgressEvent
 from pipeline_infra_tools.engine.harness import StackOutputsStore
 from pipeline_infra_tools.exceptions import DeployError
 from pipeline_infra_tools.programs.launcher import run_layer
-from pipeline_infra_tools.sandbox.changes import diff_stack, is_cloud_resource, provider_regions
+from pipeline_infra_tools.sandbox.changes import deletion_order, diff_stack, is_cloud_resource, provider_regions
 from pipeline_infra_tools.sandbox.manager import Sandbox
 from pipeline_infra_tools.sandbox.state import SandboxStateFile
 
@@ -120,7 +120,7 @@ class LocalTarget:
         if saved is None:
             progress(ProgressEvent(layer, env, "message", f"{layer}/{env} is not deployed on the local target"))
             return LayerResult(layer=layer, env=env, operation="destroy")
-        resources = [r for r in saved.get("resources", []) if is_cloud_resource(r["type"])]
+        resources = deletion_order(saved.get("resources", []))
         status = self.sandbox.status()
         if status.running and status.state is not None:
             from pipeline_infra_tools.sandbox.backend import EmulatorBackend
@@ -129,8 +129,7 @@ class LocalTarget:
             backend = EmulatorBackend(state.endpoint, state.region, state.access_key_id, state.secret_access_key)
             regions = provider_regions(saved.get("resources", []))
             try:
-                # Reverse registration order: a resource registers only after everything it depends on.
-                for resource in reversed(resources):
+                for resource in resources:
                     backend.delete(
                         resource["type"], resource["id"], resource["outputs"], regions.get(resource["provider"] or "")
                     )

@@ -48,6 +48,9 @@ class RecordedResource:
     provider: str | None
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    # URNs this resource waited for (explicit dependsOn and every resource whose output its inputs read):
+    # what a delete must respect, since the record lists resources in construction order.
+    dependencies: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

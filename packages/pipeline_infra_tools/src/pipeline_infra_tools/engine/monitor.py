@@ -130,7 +130,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         with self._lock:
             if request.type.startswith(PROVIDER_TYPE_PREFIX):
                 self._provider_inputs[f"{urn}::{id_}"] = inputs
-        self._record(request, urn, id_, inputs, _plain(outputs))
+        dependencies = set(request.dependencies)
+        for property_dependencies in request.propertyDependencies.values():
+            dependencies.update(property_dependencies.urns)
+        self._record(request, urn, id_, inputs, _plain(outputs), sorted(dependencies))
         return pulumi_mocks.resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
 
     def ReadResource(self, request: Any) -> Any:
@@ -146,7 +149,15 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         props = _sync_await(rpc.serialize_properties(outputs, {}))
         return pulumi_mocks.resource_pb2.ReadResourceResponse(urn=urn, properties=props)
 
-    def _record(self, request: Any, urn: str, id_: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+    def _record(
+        self,
+        request: Any,
+        urn: str,
+        id_: str,
+        inputs: dict[str, Any],
+        outputs: dict[str, Any],
+        dependencies: list[str] | None = None,
+    ) -> None:
         resource = RecordedResource(
             urn=urn,
             id=id_,
@@ -156,6 +167,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             provider=request.provider or None,
             inputs=inputs,
             outputs=outputs,
+            dependencies=dependencies or [],
         )
         with self._lock:
             self.recorded.append(resource)

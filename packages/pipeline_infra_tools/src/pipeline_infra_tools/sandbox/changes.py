@@ -54,13 +54,15 @@ def diff_stack(saved: dict[str, Any] | None, resources: list[RecordedResource]) 
             action = "same"
         result.changes.append(ResourceChange(action, resource.type, resource.name, resource.id))
     current_urns = {r.urn: r.id for r in resources}
-    for resource in reversed(list(previous.values())):
-        replaced = resource["urn"] in current_urns and current_urns[resource["urn"]] != resource["id"]
-        gone = resource["urn"] not in current_urns
+    for saved_resource in deletion_order((saved or {}).get("resources", [])):
+        replaced = saved_resource["urn"] in current_urns and current_urns[saved_resource["urn"]] != saved_resource["id"]
+        gone = saved_resource["urn"] not in current_urns
         # A configuration resource shares its parent's id (a bucket name), so only an id nobody uses now goes.
-        if (gone or replaced) and (resource["type"], resource["id"]) not in kept:
-            result.stale.append(resource)
-            result.changes.append(ResourceChange("delete", resource["type"], resource["name"], resource["id"]))
+        if (gone or replaced) and (saved_resource["type"], saved_resource["id"]) not in kept:
+            result.stale.append(saved_resource)
+            result.changes.append(
+                ResourceChange("delete", saved_resource["type"], saved_resource["name"], saved_resource["id"])
+            )
     return result
 
 
@@ -71,3 +73,45 @@ def provider_regions(resources: list[dict[str, Any]]) -> dict[str, str]:
         if resource["type"].startswith("pulumi:providers:") and resource["inputs"].get("region"):
             regions[f"{resource['urn']}::{resource['id']}"] = str(resource["inputs"]["region"])
     return regions
+
+
+def deletion_order(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The saved stack's cloud resources, each after every resource that depends on it.
+
+    A dependency on a component stands for everything under it. Among resources free to go, the later one in
+    the record goes first, so a record without dependencies (older saves) is deleted in reverse order.
+    """
+    by_urn = {r["urn"]: r for r in resources}
+    children: dict[str, list[str]] = {}
+    for resource in resources:
+        if resource.get("parent"):
+            children.setdefault(resource["parent"], []).append(resource["urn"])
+
+    def cloud_urns(urn: str) -> set[str]:
+        found: set[str] = set()
+        pending = [urn]
+        while pending:
+            current = pending.pop()
+            record = by_urn.get(current)
+            if record is not None and is_cloud_resource(record["type"]):
+                found.add(current)
+            else:
+                pending.extend(children.get(current, []))
+        return found
+
+    cloud = [r for r in resources if is_cloud_resource(r["type"])]
+    position = {r["urn"]: index for index, r in enumerate(cloud)}
+    dependents: dict[str, set[str]] = {r["urn"]: set() for r in cloud}
+    for resource in cloud:
+        for dependency in resource.get("dependencies", []):
+            for target in cloud_urns(dependency) - {resource["urn"]}:
+                dependents[target].add(resource["urn"])
+    ordered: list[dict[str, Any]] = []
+    remaining = dict(dependents)
+    while remaining:
+        free = [urn for urn, waiting in remaining.items() if not waiting & remaining.keys()]
+        # A cycle cannot come from a program; if a record has one anyway, reverse order breaks it.
+        chosen = max(free or remaining, key=position.__getitem__)
+        ordered.append(by_urn[chosen])
+        del remaining[chosen]
+    return ordered
