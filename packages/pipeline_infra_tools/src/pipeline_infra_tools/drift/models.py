@@ -18,6 +18,7 @@ class Category(StrEnum):
     STRUCTURE = "structure"  # rendered resource graphs of two environments
     LIVE = "live"  # deployed stack against its rendering (drift from the code)
     DATA = "data"  # replicated configuration: source data rewritten against a replica
+    UNMANAGED = "unmanaged"  # a resource that looks like the project's (tags, names) but no stack records
 
 
 class Kind(StrEnum):
@@ -68,6 +69,7 @@ class Difference:
     rule_result: str | None = None
     note: str | None = None
     repair: str = ""
+    physical: str | None = None  # the cloud's name or id of `resource` (a bucket name, a role name, an ARN)
 
     @property
     def pair(self) -> str:
@@ -94,6 +96,7 @@ class Difference:
             "rule_result": self.rule_result,
             "note": self.note,
             "repair": self.repair,
+            "physical": self.physical,
         }
 
 
