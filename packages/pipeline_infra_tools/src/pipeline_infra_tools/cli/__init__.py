@@ -16,6 +16,7 @@ from pipeline_infra_tools.exceptions import ToolError
 COMMAND_MODULES = (
     "pipeline_infra_tools.cli.render_command",
     "pipeline_infra_tools.cli.deploy_command",
+    "pipeline_infra_tools.cli.refresh_command",
     "pipeline_infra_tools.cli.sandbox_command",
     "pipeline_infra_tools.cli.drift_command",
     "pipeline_infra_tools.cli.policy_command",

@@ -19,7 +19,8 @@ OPERATIONS = {
     "preview": "show what deploy would create, update or delete, changing nothing",
     "destroy": "delete an environment's stacks in reverse layer order",
 }
-SYMBOLS = {"create": "+", "update": "~", "same": "=", "delete": "-"}
+SYMBOLS = {"create": "+", "update": "~", "replace": "+-", "same": "=", "delete": "-"}
+JSON_SCHEMA = "pipeline-infra.changes/1"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,6 +32,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "--target", choices=("local", "aws"), help="where to deploy (default: $PIPELINE_TARGET or local)"
         )
         parser.add_argument("--quiet", action="store_true", help="no per-resource lines")
+        parser.add_argument(
+            "--format",
+            choices=("text", "json"),
+            default="text",
+            help="json: one document with every stack's changes and their properties on stdout (progress to stderr)",
+        )
+        if operation == "deploy":
+            parser.add_argument(
+                "--no-refresh",
+                action="store_true",
+                help="local target: skip reading the stacks back from the cloud first (out-of-band changes stay)",
+            )
         parser.set_defaults(handler=run_operation, operation=operation)
     parser = subparsers.add_parser("outputs", help="print a deployed stack's outputs")
     parser.add_argument("--env", required=True)
@@ -47,7 +60,12 @@ def _target(args: argparse.Namespace) -> Any:
 
     workspace = Workspace.discover()
     settings = load_settings(workspace.config_dir)
-    return workspace, settings, make_target(target_name(args.target), workspace, settings)
+    refresh = not getattr(args, "no_refresh", False)
+    return (
+        workspace,
+        settings,
+        make_target(target_name(args.target), workspace, settings, refresh_before_deploy=refresh),
+    )
 
 
 def run_operation(args: argparse.Namespace) -> int:
@@ -56,13 +74,19 @@ def run_operation(args: argparse.Namespace) -> int:
     workspace, settings, target = _target(args)
     started = time.perf_counter()
 
+    as_json = args.format == "json"
+    out = sys.stderr if as_json else sys.stdout
+
     def progress(event: ProgressEvent) -> None:
         if event.kind == "resource":
             if not args.quiet and event.message != "same":
                 symbol = SYMBOLS.get(event.message, "*")
-                print(f"  {symbol} {event.message:<6} {event.resource_type}  {event.resource_name}", flush=True)
+                print(f"  {symbol} {event.message:<6} {event.resource_type}  {event.resource_name}", file=out)
+                for line in event.details:
+                    print(f"        {line}", file=out)
+                out.flush()
         else:
-            print(f"[{event.layer}/{event.env}] {event.message}", flush=True)
+            print(f"[{event.layer}/{event.env}] {event.message}", file=out, flush=True)
 
     try:
         results = Orchestrator(workspace, settings, target).execute(args.operation, args.env, args.layer, progress)
@@ -70,8 +94,19 @@ def run_operation(args: argparse.Namespace) -> int:
         close = getattr(target, "close", None)
         if callable(close):
             close()
-    _print_outputs(results)
     elapsed = time.perf_counter() - started
+    if as_json:
+        document = {
+            "schema": JSON_SCHEMA,
+            "operation": args.operation,
+            "env": args.env,
+            "target": target.name,
+            "seconds": round(elapsed, 3),
+            "stacks": [result.to_json() for result in results],
+        }
+        print(json.dumps(document, indent=2, sort_keys=True, default=str))
+        return 0
+    _print_outputs(results)
     print(f"{args.operation} {args.env} on {target.name}: {len(results)} stack(s) in {elapsed:.1f} s")
     return 0
 

@@ -8,6 +8,7 @@ saved under `.pipeline/stacks/<project>/<env>.json`, where later programs' Stack
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import shutil
 import tempfile
@@ -16,12 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline_infra.settings import load_settings
 from pipeline_infra_tools.deploy.base import LayerResult, ProgressEvent
+from pipeline_infra_tools.deploy.diff_text import property_lines
 from pipeline_infra_tools.engine.harness import StackOutputsStore
 from pipeline_infra_tools.exceptions import DeployError
 from pipeline_infra_tools.programs.launcher import run_layer
 from pipeline_infra_tools.sandbox.changes import deletion_order, diff_stack, is_cloud_resource, provider_regions
 from pipeline_infra_tools.sandbox.manager import Sandbox
+from pipeline_infra_tools.sandbox.stack_refresh import CloudReader, refresh_document
 from pipeline_infra_tools.sandbox.state import SandboxStateFile
+from pipeline_infra_tools.sandbox.unchanged import SAVED_STACK_OPTION
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,17 +33,23 @@ if TYPE_CHECKING:
     Progress = Callable[[ProgressEvent], None]
 
     from pipeline_infra.settings import Settings
+    from pipeline_infra_tools.cloud_state import RefreshedResource, RefreshResult
     from pipeline_infra_tools.deploy.base import Operation
     from pipeline_infra_tools.engine.harness import StackResult
     from pipeline_infra_tools.sandbox.changes import StackChanges
+    from pipeline_infra_tools.sandbox.state import SandboxState
     from pipeline_infra_tools.workspace import Workspace
 
 
 class LocalTarget:
     name = "local"
 
-    def __init__(self, workspace: Workspace, settings: Settings | None = None) -> None:
+    def __init__(
+        self, workspace: Workspace, settings: Settings | None = None, *, refresh_before_deploy: bool = True
+    ) -> None:
         self.workspace = workspace
+        # Like `pulumi up --refresh`: a deploy starts from what the cloud holds, so it repairs out-of-band changes.
+        self.refresh_before_deploy = refresh_before_deploy
         self.settings = settings or load_settings(workspace.config_dir)
         self.files = SandboxStateFile(workspace.state_dir)
         self.store = StackOutputsStore(self.files.stacks_dir)
@@ -69,12 +79,58 @@ class LocalTarget:
         return None if saved is None else dict(saved.get("outputs", {}))
 
     # -- operations -----------------------------------------------------------------------------------------
+    def refresh(self, layer: str, env: str, *, preview_only: bool, progress: Progress) -> RefreshResult:
+        project = self._project(layer)
+        saved = self.store.load(project, env)
+        if saved is None:
+            raise DeployError(
+                f"{layer}/{env} is not deployed on the local target, so there is nothing to refresh; "
+                f"deploy it with `pipeline-infra deploy --env {env} --layer {layer}`"
+            )
+        status = self.sandbox.status()
+        if not status.running or status.state is None:
+            raise DeployError(
+                "the sandbox is not running, so nothing can be read back; start it with `pipeline-infra sandbox up`"
+            )
+        result, refreshed = self._read_back(layer, env, saved, status.state)
+        for resource in result.resources:
+            progress(refresh_event(resource))
+        if not preview_only:
+            self.store.save_document(project, env, refreshed)
+            result = dataclasses.replace(result, applied=True)
+        return result
+
+    def _read_back(
+        self, layer: str, env: str, saved: dict[str, Any], state: SandboxState
+    ) -> tuple[RefreshResult, dict[str, Any]]:
+        reader = CloudReader(state, self._every_saved_resource())
+        try:
+            return refresh_document(reader, layer, env, saved)
+        finally:
+            reader.close()
+
+    def _every_saved_resource(self) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        for path in sorted(self.store.root.glob("*/*.json")):
+            saved = self.store.load(path.parent.name, path.stem)
+            records += (saved or {}).get("resources", [])
+        return records
+
     def _deploy(self, layer: str, env: str, progress: Progress) -> LayerResult:
         state, started = self.sandbox.up()
         if started:
             progress(ProgressEvent(layer, env, "message", f"sandbox started at {state.endpoint} (pid {state.pid})"))
-        saved = self.store.load(self._project(layer), env)
-        result = self._run_program(layer, env, "sandbox", state.backend_options(), self.store.root)
+        project = self._project(layer)
+        saved = self.store.load(project, env)
+        refreshed: RefreshResult | None = None
+        if saved is not None and self.refresh_before_deploy:
+            refreshed, saved = self._read_back(layer, env, saved, state)
+            refreshed = dataclasses.replace(refreshed, applied=True)
+            self.store.save_document(project, env, saved)
+            for found in refreshed.resources:
+                progress(refresh_event(found))
+        options = {**state.backend_options(), SAVED_STACK_OPTION: str(self.store.path(project, env))}
+        result = self._run_program(layer, env, "sandbox", options, self.store.root)
         changes = diff_stack(saved, result.resources)
         if changes.stale:
             from pipeline_infra_tools.sandbox.backend import EmulatorBackend
@@ -95,7 +151,12 @@ class LocalTarget:
         from pipeline_infra_tools.sandbox.lambda_runtime.process import attach_taps
 
         attach_taps(self.workspace.state_dir)
-        return self._report("deploy", layer, env, result, changes, progress)
+        report = self._report("deploy", layer, env, result, changes, progress)
+        if refreshed is not None:
+            report.refreshed = refreshed.to_json()
+            for line in repaired_lines(refreshed, changes):
+                progress(ProgressEvent(layer, env, "message", line))
+        return report
 
     def _preview(self, layer: str, env: str, progress: Progress) -> LayerResult:
         project = self._project(layer)
@@ -157,7 +218,8 @@ class LocalTarget:
         self, operation: Operation, layer: str, env: str, result: StackResult, changes: StackChanges, progress: Progress
     ) -> LayerResult:
         for change in changes.changes:
-            progress(ProgressEvent(layer, env, "resource", change.action, change.type, change.name))
+            details = property_lines(change.properties, change.replaced_by)
+            progress(ProgressEvent(layer, env, "resource", change.action, change.type, change.name, details))
         cloud = [r for r in result.resources if is_cloud_resource(r.type)]
         return LayerResult(
             layer=layer,
@@ -166,6 +228,7 @@ class LocalTarget:
             outputs=result.outputs,
             resource_count=len(cloud),
             changes=changes.counts(),
+            resource_changes=[change.to_json() for change in changes.changes if change.action != "same"],
         )
 
     def _project(self, layer: str) -> str:
@@ -183,3 +246,38 @@ class LocalTarget:
         if self._preview_dir is not None:
             shutil.rmtree(self._preview_dir, ignore_errors=True)
             self._preview_dir = None
+
+
+def refresh_event(resource: RefreshedResource) -> ProgressEvent:
+    """A refreshed resource as a progress line: what the cloud holds that the record did not."""
+    details = property_lines(resource.changes)
+    details += tuple(f"+ {item.kind} {item.name!r}: not in any stack (left in place)" for item in resource.attached)
+    verb = {"changed": "changed outside the tool", "gone": "deleted outside the tool", "attached": "has extras"}
+    return ProgressEvent(
+        resource.layer,
+        resource.env,
+        "resource",
+        f"refresh: {verb[resource.status]}",
+        resource.type,
+        resource.name,
+        details,
+    )
+
+
+def repaired_lines(refreshed: RefreshResult, changes: StackChanges) -> list[str]:
+    """One line per out-of-band change this deploy put back, and one per extra it left (the code does not own it)."""
+    applied = {(c.type, c.name): c.action for c in changes.changes}
+    lines = []
+    for resource in refreshed.resources:
+        action = applied.get((resource.type, resource.name))
+        if resource.status == "gone" and action == "create":
+            lines.append(f"repaired: {resource.type} {resource.name} ({resource.physical}) was deleted; recreated")
+        elif resource.status == "changed" and action in ("update", "replace"):
+            paths = ", ".join(change.path for change in resource.changes)
+            lines.append(f"repaired: {resource.type} {resource.name} ({resource.physical}): {paths}")
+        for item in resource.attached:
+            lines.append(
+                f"not repaired: {item.kind} {item.name!r} on {resource.type} {resource.name} is in no stack; "
+                "remove it or add it to the code"
+            )
+    return lines

@@ -35,11 +35,13 @@ def target_name(requested: str | None) -> str:
     return name
 
 
-def make_target(name: str, workspace: Workspace, settings: Settings) -> DeployTarget:
+def make_target(
+    name: str, workspace: Workspace, settings: Settings, *, refresh_before_deploy: bool = True
+) -> DeployTarget:
     if name == "local":
         from pipeline_infra_tools.deploy.local_target import LocalTarget
 
-        return LocalTarget(workspace, settings)
+        return LocalTarget(workspace, settings, refresh_before_deploy=refresh_before_deploy)
     try:
         module = importlib.import_module("pipeline_infra_tools.deploy.aws_target")
     except ImportError as err:

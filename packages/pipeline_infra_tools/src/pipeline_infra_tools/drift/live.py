@@ -1,8 +1,13 @@
-"""`--live`: deployed stacks against their rendering (drift from the code), and replicated data against prod.
+"""`--live`: the cloud against the code, and replicated data against prod.
 
-Deployed stacks are the local target's saved results, `<root>/.pipeline/stacks/<project>/<env>.json`
-({project, stack, outputs, resources}, the render document's shape). They are compared with the rendering of
-the same stack by logical name; ids the emulator generates (stream labels, subscription ids) are masked.
+Two comparisons make the cloud's drift from the code, per deployed stack:
+- the record against the rendering (`compare_deployed`): code changed and not deployed, by logical name, with
+  the ids the emulator generates (stream labels, subscription ids) masked. Records are the local target's saved
+  results, `<root>/.pipeline/stacks/<project>/<env>.json` ({project, stack, outputs, resources}).
+- the cloud against the record (`compare_cloud`): every managed resource read back (a preview-only refresh), so
+  a change made outside the tool, a resource deleted outside it, or something attached to a managed resource
+  that no stack records is a row. A live row is drift even where the property may differ between
+  environments: the approval is for the code's values, not for hand edits.
 
 The data comparison is the drift checker's own (`pipeline_functions.drift_checker.compare_environments`),
 with prod's data rewritten for each target exactly as the replicator does, run with the sandbox's
@@ -32,6 +37,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pipeline_infra.settings import Settings
+    from pipeline_infra_tools.cloud_state import RefreshResult
     from pipeline_infra_tools.drift.graph_diff import StackDocument
 
 CODE = "code"  # the rendering's side of a live difference
@@ -83,6 +89,15 @@ def load_deployed(state_dir: Path, project: str, env: str) -> StackDocument | No
         raise LiveStateError(f"{store.path(project, env)}: not valid JSON ({err}); redeploy the stack") from err
 
 
+def every_saved_resource(state_dir: Path) -> list[dict[str, Any]]:
+    """The resources of every stack the local target has saved, across layers and environments."""
+    store = StackOutputsStore(SandboxStateFile(state_dir).stacks_dir)
+    records: list[dict[str, Any]] = []
+    for path in sorted(store.root.glob("*/*.json")):
+        records += (load_deployed(state_dir, path.parent.name, path.stem) or {}).get("resources", [])
+    return records
+
+
 def deploy_repair(env: str, layer: str) -> str:
     return f"pipeline-infra deploy --env {env} --layer {layer}"
 
@@ -129,6 +144,67 @@ def compare_deployed(env: str, layer: str, rendered: StackDocument, deployed: St
     scope = Scope(Category.LIVE, (), lambda _env: repair, layer=layer, resource=OUTPUTS_RESOURCE)
     differences += compare_values(scope, (CODE, env), CODE, outputs)
     return differences
+
+
+def compare_cloud(result: RefreshResult) -> list[Difference]:
+    """A stack's preview-only refresh as drift rows: one per changed property, deleted or attached resource."""
+    env, layer = result.env, result.layer
+    repair = deploy_repair(env, layer)
+    rows: list[Difference] = []
+    for resource in result.resources:
+        name, type_, physical = resource.name, resource.type, resource.physical
+        if resource.status == "gone":
+            rows.append(
+                _live(
+                    env,
+                    layer,
+                    Kind.MISSING,
+                    {CODE: type_},
+                    resource=name,
+                    type=type_,
+                    physical=physical,
+                    note="deleted outside the tool",
+                )
+            )
+        for change in resource.changes:
+            values = {CODE: change.recorded, env: change.live}
+            absent = tuple(CODE if side == "recorded" else env for side in change.absent)
+            rows.append(
+                Difference(
+                    category=Category.LIVE,
+                    kind=Kind.VALUE,
+                    baseline=CODE,
+                    environment=env,
+                    path=change.path or PRESENT_PATH,
+                    values={side: value for side, value in values.items() if side not in absent},
+                    absent=absent,
+                    note="changed outside the tool",
+                    repair=repair,
+                    layer=layer,
+                    resource=name,
+                    type=type_,
+                    physical=physical,
+                )
+            )
+        for item in resource.attached:
+            rows.append(
+                Difference(
+                    category=Category.LIVE,
+                    kind=Kind.EXTRA,
+                    baseline=CODE,
+                    environment=env,
+                    path=f"({item.kind} {item.name})",
+                    values={env: item.detail},
+                    absent=(CODE,),
+                    note=f"{item.kind} {item.name!r} was attached outside the tool; no stack records it",
+                    repair=f"remove {item.kind} {item.name!r} from {physical}, or add it to the code",
+                    layer=layer,
+                    resource=name,
+                    type=type_,
+                    physical=physical,
+                )
+            )
+    return rows
 
 
 def resync_repair(source: str, env: str) -> str:

@@ -11,14 +11,17 @@ from pipeline_infra_tools.drift.exceptions import DriftUsageError
 from pipeline_infra_tools.drift.graph_diff import compare_structure, count_resources
 from pipeline_infra_tools.drift.live import (
     administrator_clients,
+    compare_cloud,
     compare_data,
     compare_deployed,
+    every_saved_resource,
     load_deployed,
     read_sandbox,
 )
 from pipeline_infra_tools.drift.models import Category, DriftReport
 from pipeline_infra_tools.drift.render_cache import rendered_documents
 from pipeline_infra_tools.drift.settings_diff import compare_settings, count_settings
+from pipeline_infra_tools.sandbox.stack_refresh import CloudReader, refresh_document
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -101,11 +104,21 @@ def _live_differences(
 ) -> tuple[list[Difference], list[Difference], int, int]:
     live: list[Difference] = []
     compared = 0
-    for (layer, env), rendered in documents.items():
-        deployed = load_deployed(workspace.state_dir, project_name(settings, layer), env)
-        live += compare_deployed(env, layer, rendered, deployed)
-        if deployed is not None:
-            compared += len(deployed.get("resources", []))
+    deployed_stacks = {
+        (layer, env): load_deployed(workspace.state_dir, project_name(settings, layer), env) for layer, env in documents
+    }
+    # Every stack's record, not only the selected ones: a child (a rule target) may be recorded beside its owner.
+    reader = CloudReader(sandbox, every_saved_resource(workspace.state_dir))
+    try:
+        for (layer, env), rendered in documents.items():
+            deployed = deployed_stacks[(layer, env)]
+            live += compare_deployed(env, layer, rendered, deployed)
+            if deployed is not None:
+                result, _ = refresh_document(reader, layer, env, deployed)
+                live += compare_cloud(result)
+                compared += result.read
+    finally:
+        reader.close()
     # The source's storage is read even when the source is not selected: it is what replicas are checked against.
     storage_outputs: dict[str, dict[str, Any]] = {}
     for env in {*envs, settings.project.source_environment}:

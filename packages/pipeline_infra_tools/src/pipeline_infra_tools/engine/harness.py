@@ -59,9 +59,15 @@ class StackOutputsStore:
         return data
 
     def save(self, result: StackResult) -> Path:
-        path = self.path(result.project, result.stack)
+        return self.save_document(result.project, result.stack, result.to_json())
+
+    def save_document(self, project: str, stack: str, document: dict[str, Any]) -> Path:
+        """Write a stack document (a result's JSON, or a refreshed record) whole: written aside, then renamed."""
+        path = self.path(project, stack)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result.to_json(), indent=2, sort_keys=True, default=str), encoding="utf-8")
+        partial = path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(document, indent=2, sort_keys=True, default=str), encoding="utf-8")
+        partial.replace(path)
         return path
 
     def delete(self, project: str, stack: str) -> None:

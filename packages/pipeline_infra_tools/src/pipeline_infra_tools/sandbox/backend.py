@@ -1,8 +1,9 @@
 """The mock runtime backend of the local target: every resource is created for real in the emulator.
 
-A program runs unchanged under `pulumi.runtime.set_mocks`; each registration reaches `create`, which upserts
-the resource through boto3 (so a redeploy changes nothing and duplicates nothing) and returns the emulator's
-own ids, ARNs and attributes. `delete` removes one resource for destroy.
+A program runs unchanged under `pulumi.runtime.set_mocks`; each registration reaches `create`. A resource the
+saved record holds with the same inputs is left alone (its saved id and outputs are returned, no call made);
+any other is upserted through boto3 (so a redeploy duplicates nothing) and the emulator's own ids, ARNs and
+attributes are returned. `delete` removes one resource for destroy.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pipeline_infra_tools.exceptions import UnsupportedResourceError
 from pipeline_infra_tools.sandbox.exceptions import EmulatorRequestError
 from pipeline_infra_tools.sandbox.resources import HANDLERS, Clients, ResourceContext
 from pipeline_infra_tools.sandbox.resources.base import resource_tags
+from pipeline_infra_tools.sandbox.unchanged import SAVED_STACK_OPTION, load_saved_resources, unchanged
 
 if TYPE_CHECKING:
     from pipeline_infra_tools.engine.backend import ResourceBackend, ResourceRequest
@@ -31,8 +33,16 @@ def supported_types() -> list[str]:
 class EmulatorBackend:
     """Creates resources in the emulator at `endpoint`. Safe to call from several threads at once."""
 
-    def __init__(self, endpoint: str, region: str, access_key_id: str, secret_access_key: str) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        region: str,
+        access_key_id: str,
+        secret_access_key: str,
+        saved: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         self.endpoint = endpoint
+        self.saved = saved or {}
         self.region = region
         self._credentials = (access_key_id, secret_access_key)
         self._lock = threading.Lock()
@@ -53,7 +63,13 @@ class EmulatorBackend:
                 f"sandbox backend options lack {', '.join(missing)}; start the sandbox with "
                 "`pipeline-infra sandbox up` and deploy through `pipeline-infra deploy`"
             )
-        return cls(options["endpoint"], options["region"], options["access_key_id"], options["secret_access_key"])
+        return cls(
+            options["endpoint"],
+            options["region"],
+            options["access_key_id"],
+            options["secret_access_key"],
+            load_saved_resources(options.get(SAVED_STACK_OPTION)),
+        )
 
     def clients(self, region: str | None) -> Clients:
         wanted = region or self.region
@@ -84,6 +100,9 @@ class EmulatorBackend:
                 f"Supported types: {', '.join(supported_types())}"
             )
         tags = resource_tags(request.default_tags, request.inputs) if _taggable(request) else {}
+        saved = self.saved.get(request.urn)
+        if saved is not None and unchanged(saved, request, tags):
+            return str(saved["id"]), dict(saved["outputs"])
         ctx = ResourceContext(self.clients(request.region), request.region or self.region, self.account_id, tags)
         try:
             id_, extra = handler.create(request, ctx)

@@ -5,11 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from pipeline_infra_tools.cloud_state import PropertyChange
+from pipeline_infra_tools.sandbox.replacement import forces_replacement
+from pipeline_infra_tools.sandbox.resources.documents import differences
+from pipeline_infra_tools.sandbox.resources.reads import READERS, expected_state
+
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from pipeline_infra_tools.engine.backend import RecordedResource
 
-Action = Literal["create", "update", "same", "delete"]
-ACTIONS: tuple[Action, ...] = ("create", "update", "same", "delete")
+Action = Literal["create", "update", "replace", "same", "delete"]
+ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "same", "delete")
 CLOUD_TYPE_PREFIX = "aws:"
 
 
@@ -24,6 +31,35 @@ class ResourceChange:
     type: str
     name: str
     id: str
+    # For an update or a replacement: each property that changes (recorded => new), and the ones forcing a
+    # replacement.
+    properties: tuple[PropertyChange, ...] = ()
+    replaced_by: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "type": self.type,
+            "name": self.name,
+            "id": self.id,
+            "properties": [change.to_json() for change in self.properties],
+            "replaced_by": list(self.replaced_by),
+        }
+
+
+def property_changes(type_: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[PropertyChange, ...]:
+    """Each input path that differs, policies and other documents compared by meaning where the type is known."""
+    if type_ in READERS:
+        before, after = expected_state(type_, before, {}), expected_state(type_, after, {})
+    return tuple(
+        PropertyChange(
+            change.path,
+            change.recorded,
+            change.live,
+            tuple(side for side, value in (("recorded", change.recorded), ("live", change.live)) if value is None),
+        )
+        for change in differences(dict(before), dict(after))
+    )
 
 
 @dataclass
@@ -49,7 +85,15 @@ def diff_stack(saved: dict[str, Any] | None, resources: list[RecordedResource]) 
         if before is None:
             action: Action = "create"
         elif before["id"] != resource.id or before["inputs"] != resource.inputs:
-            action = "update"
+            replaced_by = forces_replacement(resource.type, before["inputs"], resource.inputs)
+            if before["id"] != resource.id and not replaced_by:
+                replaced_by = ("id",)
+            properties = property_changes(resource.type, before["inputs"], resource.inputs)
+            action = "replace" if replaced_by else "update"
+            result.changes.append(
+                ResourceChange(action, resource.type, resource.name, resource.id, properties, replaced_by)
+            )
+            continue
         else:
             action = "same"
         result.changes.append(ResourceChange(action, resource.type, resource.name, resource.id))
@@ -60,9 +104,10 @@ def diff_stack(saved: dict[str, Any] | None, resources: list[RecordedResource]) 
         # A configuration resource shares its parent's id (a bucket name), so only an id nobody uses now goes.
         if (gone or replaced) and (saved_resource["type"], saved_resource["id"]) not in kept:
             result.stale.append(saved_resource)
-            result.changes.append(
-                ResourceChange("delete", saved_resource["type"], saved_resource["name"], saved_resource["id"])
-            )
+            if gone:  # a replaced resource is listed once, as its replacement
+                result.changes.append(
+                    ResourceChange("delete", saved_resource["type"], saved_resource["name"], saved_resource["id"])
+                )
     return result
 
 

@@ -153,6 +153,7 @@ class RequestInfo:
     service: str | None
     assumed_role: bool
     description: str
+    action: str = ""  # the query protocol's Action (JSON and REST protocols name theirs elsewhere)
 
 
 class FaultTable:
@@ -236,7 +237,7 @@ def describe_request(environ: dict[str, Any]) -> RequestInfo:
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     path = environ.get("PATH_INFO", "")
     description = f"{environ.get('REQUEST_METHOD', '')} {path}?{query} {target} Action={action}"
-    return RequestInfo(service, parts[0].startswith("ASIA"), description)
+    return RequestInfo(service, parts[0].startswith("ASIA"), description, action)
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

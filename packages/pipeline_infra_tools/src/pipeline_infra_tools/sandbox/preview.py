@@ -7,19 +7,17 @@ compares the recorded inputs with the saved ones to say what would be created, u
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline_infra_tools.engine.render_backend import RenderBackend
 from pipeline_infra_tools.exceptions import UnsupportedResourceError
+from pipeline_infra_tools.sandbox.replacement import forces_replacement
 from pipeline_infra_tools.sandbox.resources import HANDLERS
+from pipeline_infra_tools.sandbox.unchanged import SAVED_STACK_OPTION, load_saved_resources
 
 if TYPE_CHECKING:
     from pipeline_infra_tools.engine.backend import ResourceRequest
-
-SAVED_STACK_OPTION = "saved_stack"
 
 
 @dataclass
@@ -30,11 +28,7 @@ class PreviewBackend:
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> PreviewBackend:
-        saved: dict[str, dict[str, Any]] = {}
-        path = options.get(SAVED_STACK_OPTION)
-        if path and Path(path).is_file():
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-            saved = {resource["urn"]: resource for resource in data.get("resources", [])}
+        saved = load_saved_resources(options.get(SAVED_STACK_OPTION))
         return cls(account_id=str(options["account_id"]), region=str(options["region"]), saved=saved)
 
     def invoke(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -48,6 +42,7 @@ class PreviewBackend:
                 "add a handler in pipeline_infra/sandbox/resources/ or deploy with --target aws"
             )
         known = self.saved.get(request.urn)
-        if known is not None:
+        # A changed name (or other identity) makes a new resource, with the new id the deploy would get.
+        if known is not None and not forces_replacement(request.type, known["inputs"], request.inputs):
             return str(known["id"]), {**known["outputs"], **request.inputs}
         return RenderBackend(self.account_id, request.region or self.region).create(request)

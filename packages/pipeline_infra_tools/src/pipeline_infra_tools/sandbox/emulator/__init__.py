@@ -21,6 +21,7 @@ from pipeline_infra_tools.sandbox.emulator.iam import (
     unknown_conditions_do_not_deny,
     unknown_resources_are_checked_by_action,
 )
+from pipeline_infra_tools.sandbox.emulator.request_counts import count_every_request
 from pipeline_infra_tools.sandbox.emulator.s3 import (
     copies_need_read_on_their_source,
     delete_markers_can_be_disposed,
@@ -55,4 +56,6 @@ def main(argv: list[str] | None = None) -> None:
     from pipeline_infra_tools.sandbox import faults
 
     faults.install()
+    # Installed last so it sees every request first, the ones a fault rule answers included.
+    count_every_request(faults.describe_request)
     moto_main(argv if argv is not None else sys.argv[1:])

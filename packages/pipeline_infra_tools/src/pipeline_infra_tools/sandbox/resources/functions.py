@@ -42,6 +42,11 @@ def _code(request: ResourceRequest) -> bytes:
     return zip_path.read_bytes()
 
 
+def code_sha256(request: ResourceRequest) -> str:
+    """The code's SHA-256 as Lambda reports it (base64), which the function's saved outputs keep."""
+    return base64.b64encode(hashlib.sha256(_code(request)).digest()).decode()
+
+
 def _configuration(inputs: dict[str, Any]) -> dict[str, Any]:
     """Everything UpdateFunctionConfiguration accepts, from the function's inputs."""
     return drop_none(
@@ -65,7 +70,7 @@ def create_function(request: ResourceRequest, ctx: ResourceContext) -> tuple[str
     lambda_, inputs = ctx.clients.lambda_, request.inputs
     name = str(inputs.get("name") or request.name)
     code = _code(request)
-    code_sha = base64.b64encode(hashlib.sha256(code).digest()).decode()
+    code_sha = code_sha256(request)
     config = _configuration(inputs)
     architectures = inputs.get("architectures") or ["x86_64"]
     try:

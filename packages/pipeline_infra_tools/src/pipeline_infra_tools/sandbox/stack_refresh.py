@@ -1,0 +1,145 @@
+"""`refresh` on the local target: read every resource of a saved stack back from the emulator, say what differs
+from the record, and (unless a preview) write the cloud's state into the record, as `pulumi refresh` does.
+
+A resource deleted out of band leaves the record; a changed one keeps its record entry with the cloud's values
+for the properties that changed, so the next deploy sees them differ from the code and puts them back. Things
+attached to a managed resource that no stack records (an inline policy added by hand) are reported and stay in
+the cloud: the code does not know what they are for.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+from typing import TYPE_CHECKING, Any
+
+from pipeline_infra_tools.cloud_state import AttachedResource, PropertyChange, RefreshedResource, RefreshResult
+from pipeline_infra_tools.sandbox.changes import is_cloud_resource, provider_regions
+from pipeline_infra_tools.sandbox.resources.base import Clients, ResourceContext
+from pipeline_infra_tools.sandbox.resources.reads import (
+    READERS,
+    owned_children,
+    read_differences,
+    read_resource,
+    unreadable_properties,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from pipeline_infra_tools.sandbox.resources.reading import Owned
+    from pipeline_infra_tools.sandbox.resources.reads import ReadResult
+    from pipeline_infra_tools.sandbox.state import SandboxState
+
+TAGS_ALL = "tagsAll"  # an output (the provider's default tags merged in), read back beside the inputs
+_TOP_KEY = re.compile(r"^[^.\[]+")
+
+
+class CloudReader:
+    """Reads saved stacks back from the running emulator with the administrator's keys, one client set per region.
+
+    `every_record` is every saved stack's resources (all layers and environments): a child such as a rule target
+    may be recorded in another stack than the resource it hangs on.
+    """
+
+    def __init__(self, state: SandboxState, every_record: Iterable[Mapping[str, Any]]) -> None:
+        self.state = state
+        self.owned: Owned = owned_children(every_record)
+        self._contexts: dict[str, ResourceContext] = {}
+
+    def context(self, region: str | None) -> ResourceContext:
+        wanted = region or self.state.region
+        if wanted not in self._contexts:
+            state = self.state
+            clients = Clients.create(state.endpoint, wanted, state.access_key_id, state.secret_access_key)
+            account = str(clients.sts.get_caller_identity()["Account"])
+            self._contexts[wanted] = ResourceContext(clients, wanted, account, {})
+        return self._contexts[wanted]
+
+    def read_stack(self, document: Mapping[str, Any]) -> list[tuple[dict[str, Any], ReadResult]]:
+        """Each readable cloud resource of a saved stack document with its read."""
+        resources = list(document.get("resources", []))
+        regions = provider_regions(resources)
+        read = []
+        for record in resources:
+            if is_cloud_resource(record["type"]) and record["type"] in READERS:
+                context = self.context(regions.get(record.get("provider") or ""))
+                read.append((record, read_resource(record, context, self.owned)))
+        return read
+
+    def close(self) -> None:
+        for context in self._contexts.values():
+            for client in context.clients.by_service.values():
+                client.close()
+        self._contexts.clear()
+
+
+def refreshed_resource(layer: str, env: str, record: Mapping[str, Any], result: ReadResult) -> RefreshedResource | None:
+    """What the read found wrong with one resource, or None when it reads back as recorded."""
+    attached = tuple(
+        AttachedResource(extra.kind, extra.aws_name, str(record["name"]), extra.detail) for extra in result.extras
+    )
+    base = RefreshedResource(
+        layer=layer,
+        env=env,
+        urn=str(record["urn"]),
+        name=str(record["name"]),
+        type=str(record["type"]),
+        physical=str(record["id"]),
+        status="attached",
+        attached=attached,
+    )
+    if result.gone:
+        return dataclasses.replace(base, status="gone")
+    changes = tuple(
+        PropertyChange(
+            change.path,
+            change.recorded,
+            change.live,
+            tuple(side for side, value in (("recorded", change.recorded), ("live", change.live)) if value is None),
+        )
+        for change in read_differences(record, result)
+    )
+    if changes:
+        return dataclasses.replace(base, status="changed", changes=changes)
+    return base if attached else None
+
+
+def apply_reads(
+    document: Mapping[str, Any], found: Iterable[RefreshedResource], reads: Mapping[str, ReadResult]
+) -> dict[str, Any]:
+    """The stack document with the cloud's state: gone resources dropped, changed properties as they were read."""
+    refreshed = copy.deepcopy(dict(document))
+    by_urn = {resource.urn: resource for resource in found}
+    kept = []
+    for record in refreshed.get("resources", []):
+        resource = by_urn.get(record["urn"])
+        if resource is None:
+            kept.append(record)
+            continue
+        if resource.status == "gone":
+            continue
+        live = reads[record["urn"]].inputs or {}
+        for key in {match.group(0) for change in resource.changes if (match := _TOP_KEY.match(change.path))}:
+            if key == TAGS_ALL:
+                record.setdefault("outputs", {})[TAGS_ALL] = live.get(key)
+            else:
+                record.setdefault("inputs", {})[key] = live.get(key)
+        kept.append(record)
+    refreshed["resources"] = kept
+    return refreshed
+
+
+def refresh_document(
+    reader: CloudReader, layer: str, env: str, document: Mapping[str, Any]
+) -> tuple[RefreshResult, dict[str, Any]]:
+    """The refresh of one saved stack and the document the cloud's state gives (the caller decides to save it)."""
+    reads = reader.read_stack(document)
+    found = [
+        resource for record, result in reads if (resource := refreshed_resource(layer, env, record, result)) is not None
+    ]
+    types = {str(record["type"]) for record, _ in reads}
+    unread = {type_: tuple(keys) for type_, keys in unreadable_properties().items() if type_ in types}
+    result = RefreshResult(layer=layer, env=env, read=len(reads), resources=tuple(found), unread=unread)
+    return result, apply_reads(document, found, {str(record["urn"]): read for record, read in reads})
