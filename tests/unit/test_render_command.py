@@ -12,7 +12,7 @@ import pytest
 if TYPE_CHECKING:
     from pipeline_infra_tools.workspace import Workspace
 
-RESOURCE_KEYS = {"urn", "id", "type", "name", "parent", "provider", "inputs", "outputs"}
+RESOURCE_KEYS = {"urn", "id", "type", "name", "parent", "provider", "inputs", "outputs", "dependencies"}
 
 
 def render(workspace: Workspace, *args: str) -> subprocess.CompletedProcess[str]:

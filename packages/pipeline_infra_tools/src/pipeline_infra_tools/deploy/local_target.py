@@ -23,7 +23,7 @@ from pipeline_infra_tools.exceptions import DeployError
 from pipeline_infra_tools.programs.launcher import run_layer
 from pipeline_infra_tools.sandbox.changes import deletion_order, diff_stack, is_cloud_resource, provider_regions
 from pipeline_infra_tools.sandbox.manager import Sandbox
-from pipeline_infra_tools.sandbox.stack_refresh import CloudReader, refresh_document
+from pipeline_infra_tools.sandbox.stack_refresh import CloudReader, owned_by, refresh_document
 from pipeline_infra_tools.sandbox.state import SandboxStateFile
 from pipeline_infra_tools.sandbox.unchanged import SAVED_STACK_OPTION
 
@@ -55,6 +55,8 @@ class LocalTarget:
         self.store = StackOutputsStore(self.files.stacks_dir)
         self.sandbox = Sandbox(workspace.state_dir, region=self.settings.env(self.settings.source.name).region)
         self._preview_dir: Path | None = None
+        self._artifact: Path | None = None
+        self._reader: CloudReader | None = None
 
     # -- DeployTarget ---------------------------------------------------------------------------------------
     def preflight(self, env: str, layers: list[str]) -> None:
@@ -103,11 +105,9 @@ class LocalTarget:
     def _read_back(
         self, layer: str, env: str, saved: dict[str, Any], state: SandboxState
     ) -> tuple[RefreshResult, dict[str, Any]]:
-        reader = CloudReader(state, self._every_saved_resource())
-        try:
-            return refresh_document(reader, layer, env, saved)
-        finally:
-            reader.close()
+        if self._reader is None or self._reader.state.endpoint != state.endpoint:
+            self._reader = CloudReader(state)
+        return refresh_document(self._reader, layer, env, saved, owned_by(self._every_saved_resource()))
 
     def _every_saved_resource(self) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
@@ -146,11 +146,12 @@ class LocalTarget:
                 backend.close()
         self.store.save(result)
         self.files.mark_stack(layer, env, deployed=True)
-        # In AWS a rule delivers from the moment it exists; the local runtime's taps are attached now, with
-        # the deploy, rather than when the runtime next looks, so no event right after a deploy is missed.
-        from pipeline_infra_tools.sandbox.lambda_runtime.process import attach_taps
+        if any(change.action != "same" for change in changes.changes):
+            # In AWS a rule delivers from the moment it exists; the local runtime's taps are attached now, with
+            # the deploy, rather than when the runtime next looks, so no event right after a deploy is missed.
+            from pipeline_infra_tools.sandbox.lambda_runtime.process import attach_taps
 
-        attach_taps(self.workspace.state_dir)
+            attach_taps(self.workspace.state_dir)
         report = self._report("deploy", layer, env, result, changes, progress)
         if refreshed is not None:
             report.refreshed = refreshed.to_json()
@@ -211,8 +212,10 @@ class LocalTarget:
     ) -> StackResult:
         from pipeline_infra_tools.artifact import function_artifact_path
 
-        artifact = function_artifact_path(self.workspace.root)
-        return run_layer(self.workspace, layer, env, backend, options, references, artifact)
+        if self._artifact is None:
+            # Built (or found) once per command: every layer of every environment deploys the same code.
+            self._artifact = function_artifact_path(self.workspace.root)
+        return run_layer(self.workspace, layer, env, backend, options, references, self._artifact)
 
     def _report(
         self, operation: Operation, layer: str, env: str, result: StackResult, changes: StackChanges, progress: Progress
@@ -243,6 +246,9 @@ class LocalTarget:
         return self._preview_dir
 
     def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         if self._preview_dir is not None:
             shutil.rmtree(self._preview_dir, ignore_errors=True)
             self._preview_dir = None

@@ -21,7 +21,7 @@ from pipeline_infra_tools.drift.live import (
 from pipeline_infra_tools.drift.models import Category, DriftReport
 from pipeline_infra_tools.drift.render_cache import rendered_documents
 from pipeline_infra_tools.drift.settings_diff import compare_settings, count_settings
-from pipeline_infra_tools.sandbox.stack_refresh import CloudReader, refresh_document
+from pipeline_infra_tools.sandbox.stack_refresh import CloudReader, owned_by, refresh_document
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -108,13 +108,13 @@ def _live_differences(
         (layer, env): load_deployed(workspace.state_dir, project_name(settings, layer), env) for layer, env in documents
     }
     # Every stack's record, not only the selected ones: a child (a rule target) may be recorded beside its owner.
-    reader = CloudReader(sandbox, every_saved_resource(workspace.state_dir))
+    reader, owned = CloudReader(sandbox), owned_by(every_saved_resource(workspace.state_dir))
     try:
         for (layer, env), rendered in documents.items():
             deployed = deployed_stacks[(layer, env)]
             live += compare_deployed(env, layer, rendered, deployed)
             if deployed is not None:
-                result, _ = refresh_document(reader, layer, env, deployed)
+                result, _ = refresh_document(reader, layer, env, deployed, owned)
                 live += compare_cloud(result)
                 compared += result.read
     finally:

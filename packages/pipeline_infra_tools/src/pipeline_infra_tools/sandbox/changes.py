@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 Action = Literal["create", "update", "replace", "same", "delete"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "same", "delete")
 CLOUD_TYPE_PREFIX = "aws:"
+TAGS_ALL = "tagsAll"
 
 
 def is_cloud_resource(type_: str) -> bool:
@@ -72,6 +73,12 @@ class StackChanges:
         return {action: sum(1 for c in self.changes if c.action == action) for action in ACTIONS}
 
 
+def _state(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What a deploy sets: the inputs, and the tags the provider's default tags add (an output, `tagsAll`)."""
+    tags = (record.get("outputs") or {}).get(TAGS_ALL)
+    return {**record["inputs"], TAGS_ALL: tags} if tags is not None else dict(record["inputs"])
+
+
 def diff_stack(saved: dict[str, Any] | None, resources: list[RecordedResource]) -> StackChanges:
     """Classify each new cloud resource against the saved stack, and list saved ones to delete."""
     previous = {r["urn"]: r for r in (saved or {}).get("resources", []) if is_cloud_resource(r["type"])}
@@ -84,11 +91,11 @@ def diff_stack(saved: dict[str, Any] | None, resources: list[RecordedResource]) 
         before = previous.get(resource.urn)
         if before is None:
             action: Action = "create"
-        elif before["id"] != resource.id or before["inputs"] != resource.inputs:
+        elif before["id"] != resource.id or _state(before) != _state(resource.to_json()):
             replaced_by = forces_replacement(resource.type, before["inputs"], resource.inputs)
             if before["id"] != resource.id and not replaced_by:
                 replaced_by = ("id",)
-            properties = property_changes(resource.type, before["inputs"], resource.inputs)
+            properties = property_changes(resource.type, _state(before), _state(resource.to_json()))
             action = "replace" if replaced_by else "update"
             result.changes.append(
                 ResourceChange(action, resource.type, resource.name, resource.id, properties, replaced_by)

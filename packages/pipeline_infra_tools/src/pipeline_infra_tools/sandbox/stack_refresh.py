@@ -37,15 +37,11 @@ _TOP_KEY = re.compile(r"^[^.\[]+")
 
 
 class CloudReader:
-    """Reads saved stacks back from the running emulator with the administrator's keys, one client set per region.
+    """Reads saved stacks back from the running emulator with the administrator's keys, one client set per region
+    (made once, kept for every stack a command reads)."""
 
-    `every_record` is every saved stack's resources (all layers and environments): a child such as a rule target
-    may be recorded in another stack than the resource it hangs on.
-    """
-
-    def __init__(self, state: SandboxState, every_record: Iterable[Mapping[str, Any]]) -> None:
+    def __init__(self, state: SandboxState) -> None:
         self.state = state
-        self.owned: Owned = owned_children(every_record)
         self._contexts: dict[str, ResourceContext] = {}
 
     def context(self, region: str | None) -> ResourceContext:
@@ -57,15 +53,16 @@ class CloudReader:
             self._contexts[wanted] = ResourceContext(clients, wanted, account, {})
         return self._contexts[wanted]
 
-    def read_stack(self, document: Mapping[str, Any]) -> list[tuple[dict[str, Any], ReadResult]]:
-        """Each readable cloud resource of a saved stack document with its read."""
+    def read_stack(self, document: Mapping[str, Any], owned: Owned) -> list[tuple[dict[str, Any], ReadResult]]:
+        """Each readable cloud resource of a saved stack document with its read; `owned` is what every stack
+        records (see `owned_by`), so what hangs on a resource and is in none of them is reported."""
         resources = list(document.get("resources", []))
         regions = provider_regions(resources)
         read = []
         for record in resources:
             if is_cloud_resource(record["type"]) and record["type"] in READERS:
                 context = self.context(regions.get(record.get("provider") or ""))
-                read.append((record, read_resource(record, context, self.owned)))
+                read.append((record, read_resource(record, context, owned)))
         return read
 
     def close(self) -> None:
@@ -73,6 +70,12 @@ class CloudReader:
             for client in context.clients.by_service.values():
                 client.close()
         self._contexts.clear()
+
+
+def owned_by(every_record: Iterable[Mapping[str, Any]]) -> Owned:
+    """The children every saved stack records. Pass all layers and environments: a child such as a rule target may
+    be recorded in another stack than the resource it hangs on."""
+    return owned_children(every_record)
 
 
 def refreshed_resource(layer: str, env: str, record: Mapping[str, Any], result: ReadResult) -> RefreshedResource | None:
@@ -132,10 +135,10 @@ def apply_reads(
 
 
 def refresh_document(
-    reader: CloudReader, layer: str, env: str, document: Mapping[str, Any]
+    reader: CloudReader, layer: str, env: str, document: Mapping[str, Any], owned: Owned
 ) -> tuple[RefreshResult, dict[str, Any]]:
     """The refresh of one saved stack and the document the cloud's state gives (the caller decides to save it)."""
-    reads = reader.read_stack(document)
+    reads = reader.read_stack(document, owned)
     found = [
         resource for record, result in reads if (resource := refreshed_resource(layer, env, record, result)) is not None
     ]

@@ -48,20 +48,30 @@ class RuleTaps:
     queues: dict[str, tuple[RuleSpec, str]] = field(default_factory=dict)
 
     def ensure(self, rules: list[RuleSpec]) -> None:
-        """A tap for every rule with Lambda targets; taps of rules that no longer exist are deleted."""
+        """A tap for every rule with Lambda targets; taps of rules that no longer exist are deleted. A tap already
+        in place is only read, so attaching taps after a deploy that changed nothing writes nothing."""
         self.queues.clear()
+        existing = set(self.sqs.list_queues(QueueNamePrefix=TAP_PREFIX).get("QueueUrls", []))
         for rule in rules:
-            url = self.sqs.create_queue(QueueName=tap_queue_name(rule))["QueueUrl"]
-            arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            self.sqs.set_queue_attributes(
-                QueueUrl=url, Attributes={"Policy": json.dumps(queue_policy_admitting(arn, EVENTS_SERVICE, rule.arn))}
-            )
-            self.events.put_targets(Rule=rule.name, EventBusName=rule.bus, Targets=[{"Id": TAP_TARGET_ID, "Arn": arn}])
-            self.queues[rule.arn] = (rule, url)
+            self.queues[rule.arn] = (rule, self._tap(rule, existing))
         wanted = {url for _, url in self.queues.values()}
-        for url in self.sqs.list_queues(QueueNamePrefix=TAP_PREFIX).get("QueueUrls", []):
-            if url not in wanted:
-                self.sqs.delete_queue(QueueUrl=url)
+        for url in existing - wanted:
+            self.sqs.delete_queue(QueueUrl=url)
+
+    def _tap(self, rule: RuleSpec, existing: set[str]) -> str:
+        name = tap_queue_name(rule)
+        url = next((u for u in existing if u.rsplit("/", 1)[-1] == name), None)
+        if url is None:
+            url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn", "Policy"])["Attributes"]
+        arn = attributes["QueueArn"]
+        policy = queue_policy_admitting(arn, EVENTS_SERVICE, rule.arn)
+        if json.loads(attributes.get("Policy") or "{}") != policy:
+            self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+        targets = self.events.list_targets_by_rule(Rule=rule.name, EventBusName=rule.bus).get("Targets", [])
+        if not any(t["Id"] == TAP_TARGET_ID and t["Arn"] == arn for t in targets):
+            self.events.put_targets(Rule=rule.name, EventBusName=rule.bus, Targets=[{"Id": TAP_TARGET_ID, "Arn": arn}])
+        return str(url)
 
 
 @dataclass
