@@ -20,6 +20,7 @@ from semver import VersionInfo
 from pipeline_infra.layers import project_name, stack_reference_name
 from pipeline_infra.stack_config import CONFIG_DIR_ENV, ENVIRONMENT_KEY
 from pipeline_infra_tools.artifact import FUNCTION_ARTIFACT_ENV, ArtifactError, function_artifact_path
+from pipeline_infra_tools.deploy.aws_refresh import changed_step, logical_name, progress_line, refresh_result
 from pipeline_infra_tools.deploy.base import LayerResult, Operation, ProgressEvent
 from pipeline_infra_tools.exceptions import DeployError, ProjectError
 from pipeline_infra_tools.guardrails import POLICY_PACK_DIR
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pipeline_infra.settings import EnvironmentSettings, Settings
+    from pipeline_infra_tools.deploy.refresh import RefreshResult
     from pipeline_infra_tools.workspace import Workspace
 
 BACKEND_URL_ENV = "PULUMI_BACKEND_URL"
@@ -64,6 +66,9 @@ class AutomationStack(Protocol):
         self, *, on_event: auto.OnEvent | None = None, policy_packs: list[str] | None = None
     ) -> auto.PreviewResult: ...
     def destroy(self, *, on_event: auto.OnEvent | None = None) -> auto.DestroyResult: ...
+    def refresh(
+        self, *, preview_only: bool | None = None, on_event: auto.OnEvent | None = None
+    ) -> auto.RefreshResult: ...
     def outputs(self) -> auto.OutputMap: ...
 
 
@@ -307,6 +312,42 @@ class AwsTarget:
         # A stack that was created but never deployed (or was destroyed) exports nothing.
         return {key: output.value for key, output in values.items()} or None
 
+    def refresh(
+        self, layer: str, env: str, *, preview_only: bool, progress: Callable[[ProgressEvent], None]
+    ) -> RefreshResult:
+        """Reads every resource of the stack back from AWS through the engine's refresh; with `preview_only` the
+        record is left as it was, otherwise it takes the cloud's state. Raises DeployError for a stack never deployed
+        or an engine failure."""
+        self._check_cli()
+        spec = self.spec(layer, env)
+        what = f"refresh of layer {layer} in env {env}"
+        mode = "preview only" if preview_only else "adopting the cloud's state"
+        errors: list[str] = []
+        relay = _RefreshRelay(layer, env, progress, errors)
+        try:
+            stack = self._deployed_stack(spec, what, layer, env)
+            progress(ProgressEvent(layer, env, "layer-started", f"refresh {spec.stack_name} on aws ({mode})"))
+            stack.set_all_config(self.config(layer, env))
+            stack.refresh(preview_only=preview_only, on_event=relay)
+        except auto.CommandError as exc:
+            raise DeployError(_failure(what, spec, exc, errors)) from exc
+        result = refresh_result(layer, env, relay.events, applied=not preview_only)
+        gone = sum(1 for resource in result.resources if resource.status == "gone")
+        summary = f"{result.read} read, {len(result.resources) - gone} changed, {gone} gone"
+        progress(ProgressEvent(layer, env, "layer-finished", f"refresh {spec.stack_name}: {summary}"))
+        return result
+
+    def _deployed_stack(self, spec: StackSpec, what: str, layer: str, env: str) -> AutomationStack:
+        # Without its directory the default file backend holds no stack at all; the engine is not asked.
+        unbacked = BACKEND_URL_ENV not in self.environ and not (self.workspace.state_dir / STATE_SUBDIR).is_dir()
+        stack = None if unbacked else self.factory.existing(spec)
+        if stack is None:
+            raise DeployError(
+                f"{what}: stack {spec.stack_name} has never been deployed (none on {self.backend_url}); "
+                f"deploy it first: pipeline-infra deploy --env {env} --layer {layer} --target aws."
+            )
+        return stack
+
     def _artifact(self) -> Path:
         """The function artifact every program packages, built (or reused) before the engine starts."""
         try:
@@ -322,13 +363,7 @@ class _EventRelay:
         self.layer, self.env, self.progress, self.errors = layer, env, progress, errors
 
     def __call__(self, event: auto.EngineEvent) -> None:
-        step = event.res_outputs_event or event.res_op_failed_event
-        if step is not None:
-            meta = step.metadata
-            op = "failed" if event.res_op_failed_event is not None else str(getattr(meta.op, "value", meta.op))
-            name = meta.urn.rsplit("::", 1)[-1]
-            message = f"{op} {meta.type} {name}"
-            self.progress(ProgressEvent(self.layer, self.env, "resource", message, meta.type, name))
+        self._step(event)
         violation = event.policy_event
         if violation is not None:
             # A guardrail the engine enforced: the rule and the resource, so the failure names what to fix.
@@ -343,6 +378,32 @@ class _EventRelay:
             if diagnostic.severity == "error":
                 self.errors.append(text)
             self.progress(ProgressEvent(self.layer, self.env, "message", f"{diagnostic.severity}: {text}"))
+
+    def _step(self, event: auto.EngineEvent) -> None:
+        step = event.res_outputs_event or event.res_op_failed_event
+        if step is not None:
+            meta = step.metadata
+            op = "failed" if event.res_op_failed_event is not None else str(getattr(meta.op, "value", meta.op))
+            name = meta.urn.rsplit("::", 1)[-1]
+            message = f"{op} {meta.type} {name}"
+            self.progress(ProgressEvent(self.layer, self.env, "resource", message, meta.type, name))
+
+
+class _RefreshRelay(_EventRelay):
+    """Keeps every engine event for the result and tells the operator of each changed or gone resource, once."""
+
+    def __init__(self, layer: str, env: str, progress: Callable[[ProgressEvent], None], errors: list[str]) -> None:
+        super().__init__(layer, env, progress, errors)
+        self.events: list[auto.EngineEvent] = []
+        self._announced: set[str] = set()
+
+    def _step(self, event: auto.EngineEvent) -> None:
+        self.events.append(event)
+        meta = changed_step(event)
+        if meta is not None and meta.urn not in self._announced:
+            self._announced.add(meta.urn)
+            name = logical_name(meta.urn)
+            self.progress(ProgressEvent(self.layer, self.env, "resource", progress_line(meta), meta.type, name))
 
 
 def _failure(what: str, spec: StackSpec, exc: auto.CommandError, errors: list[str]) -> str:
