@@ -19,8 +19,8 @@ import pytest
 from pulumi import automation as auto
 
 from pipeline_infra.settings import Settings, load_settings
+from pipeline_infra_tools.cloud_state import PropertyChange
 from pipeline_infra_tools.deploy.aws_refresh import parse_path, refresh_result, value_at
-from pipeline_infra_tools.deploy.refresh import PropertyChange
 from pipeline_infra_tools.exceptions import DeployError
 from tests.unit.test_aws_target import FakeAutomation, FakeStack, engine_error, make_target
 

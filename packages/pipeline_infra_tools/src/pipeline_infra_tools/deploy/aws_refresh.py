@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pipeline_infra_tools.deploy.refresh import PropertyChange, RefreshedResource, RefreshResult
+from pipeline_infra_tools.cloud_state import PropertyChange, RefreshedResource, RefreshResult
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from pulumi.automation import EngineEvent, StepEventMetadata, StepEventStateMetadata
 
-    from pipeline_infra_tools.deploy.refresh import ResourceStatus
+    from pipeline_infra_tools.cloud_state import ResourceStatus
 
 # The op a finished refresh step reports, to the status its row carries.
 _STATUS_OF_OP: dict[str, ResourceStatus] = {"update": "changed", "delete": "gone"}

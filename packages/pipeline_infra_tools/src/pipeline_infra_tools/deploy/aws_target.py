@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pipeline_infra.settings import EnvironmentSettings, Settings
-    from pipeline_infra_tools.deploy.refresh import RefreshResult
+    from pipeline_infra_tools.cloud_state import RefreshResult
     from pipeline_infra_tools.workspace import Workspace
 
 BACKEND_URL_ENV = "PULUMI_BACKEND_URL"
