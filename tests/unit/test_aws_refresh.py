@@ -47,12 +47,17 @@ class RefreshingStack(FakeStack):
 
     def __init__(self, log: list[tuple[Any, ...]]) -> None:
         super().__init__(log, {}, {})
-        self.refreshes: list[bool | None] = []
+        self.refreshes: list[bool] = []  # preview_only of each refresh the engine ran
 
-    def refresh(self, *, preview_only: bool | None = None, on_event: Any = None) -> auto.RefreshResult:
-        self.refreshes.append(preview_only)
+    def refresh(self, *, on_event: Any = None) -> auto.RefreshResult:
+        self.refreshes.append(False)
         self._operate("refresh", on_event)
         return auto.RefreshResult("", "", self._summary())
+
+    def preview_refresh(self, *, on_event: Any = None) -> auto.PreviewResult:
+        self.refreshes.append(True)
+        self._operate("refresh", on_event)
+        return auto.PreviewResult("", "", {})
 
 
 @pytest.fixture

@@ -29,6 +29,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument(
+        "--target",
+        choices=("local", "aws"),
+        help="where --live reads the cloud (default: $PIPELINE_TARGET or local); aws reads through the engine",
+    )
+    parser.add_argument(
         "--fail-on",
         choices=FAIL_ON,
         default="drift",
@@ -45,7 +50,11 @@ def run(args: argparse.Namespace) -> int:
     from pipeline_infra_tools.drift import DriftRequest, DriftUsageError, FailOn, render_report, run_drift
     from pipeline_infra_tools.workspace import Workspace
 
-    request = DriftRequest(environments=tuple(args.env), live=args.live, use_cache=not args.no_cache)
+    from pipeline_infra_tools.deploy.orchestrator import target_name
+
+    request = DriftRequest(
+        environments=tuple(args.env), live=args.live, use_cache=not args.no_cache, target=target_name(args.target)
+    )
     try:
         report = run_drift(Workspace.discover(), request)
     except DriftUsageError as err:

@@ -66,9 +66,8 @@ class AutomationStack(Protocol):
         self, *, on_event: auto.OnEvent | None = None, policy_packs: list[str] | None = None
     ) -> auto.PreviewResult: ...
     def destroy(self, *, on_event: auto.OnEvent | None = None) -> auto.DestroyResult: ...
-    def refresh(
-        self, *, preview_only: bool | None = None, on_event: auto.OnEvent | None = None
-    ) -> auto.RefreshResult: ...
+    def refresh(self, *, on_event: auto.OnEvent | None = None) -> auto.RefreshResult: ...
+    def preview_refresh(self, *, on_event: auto.OnEvent | None = None) -> auto.PreviewResult: ...
     def outputs(self) -> auto.OutputMap: ...
 
 
@@ -328,7 +327,12 @@ class AwsTarget:
             stack = self._deployed_stack(spec, what, layer, env)
             progress(ProgressEvent(layer, env, "layer-started", f"refresh {spec.stack_name} on aws ({mode})"))
             stack.set_all_config(self.config(layer, env))
-            stack.refresh(preview_only=preview_only, on_event=relay)
+            if preview_only:
+                # `preview_refresh` rather than `refresh(preview_only=True)`, which the SDK deprecates and which
+                # fails on a stack with no update in its history.
+                stack.preview_refresh(on_event=relay)
+            else:
+                stack.refresh(on_event=relay)
         except auto.CommandError as exc:
             raise DeployError(_failure(what, spec, exc, errors)) from exc
         result = refresh_result(layer, env, relay.events, applied=not preview_only)

@@ -146,6 +146,19 @@ def compare_deployed(env: str, layer: str, rendered: StackDocument, deployed: St
     return differences
 
 
+def unchecked_live(env: str, layer: str | None, note: str) -> Difference:
+    return Difference(
+        category=Category.LIVE,
+        kind=Kind.UNCHECKED,
+        baseline=CODE,
+        environment=env,
+        path=PRESENT_PATH,
+        layer=layer,
+        note=note,
+        repair=deploy_repair(env, layer) if layer else "",
+    )
+
+
 def compare_cloud(result: RefreshResult) -> list[Difference]:
     """A stack's preview-only refresh as drift rows: one per changed property, deleted or attached resource."""
     env, layer = result.env, result.layer
