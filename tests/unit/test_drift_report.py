@@ -32,7 +32,8 @@ Documents = dict[tuple[str, str], dict[str, Any]]
 PUBLIC_API = {
     "SCHEMA", "Approval", "Category", "Difference", "DriftError", "DriftReport", "DriftRequest", "DriftUsageError",
     "EnvTokens", "FailOn", "Kind", "LiveStateError", "Normaliser", "Status", "check_rule",
-    "compare_data", "compare_deployed", "compare_settings", "compare_structure", "find_approval", "judge",
+    "compare_data", "compare_deployed", "compare_settings", "compare_structure", "find_approval", "find_unmanaged",
+    "judge",
     "path_matches", "read_sandbox", "render_report", "rendered_documents", "run_drift", "select_environments",
     "to_json",
 }  # fmt: skip
@@ -81,7 +82,7 @@ def test_shipped_settings_exit_0_and_list_the_approved_differences(
     first = report["differences"][0]
     assert set(first) == {
         "category", "kind", "baseline", "environment", "layer", "resource", "type", "path", "values", "absent",
-        "status", "approval", "rule_result", "note", "repair",
+        "status", "approval", "rule_result", "note", "repair", "physical",
     }  # fmt: skip
 
 

@@ -22,6 +22,7 @@ EXPECTED = {
         "StorageSettings",
         "Subscription",
         "TableSettings",
+        "UnmanagedApproval",
         "deep_merge",
         "find_config_dir",
         "load_settings",

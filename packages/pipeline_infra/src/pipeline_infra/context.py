@@ -24,7 +24,7 @@ from pipeline_infra.components import (
 )
 from pipeline_infra.exceptions import StackConfigError
 from pipeline_infra.layers import NAME_SUFFIX_OUTPUT, REPLICA_WRITER_ROLE_ARN_OUTPUT, STORAGE, stack_reference_name
-from pipeline_infra.naming import Names, name_token
+from pipeline_infra.naming import ENVIRONMENT_TAG, LAYER_TAG, MANAGED_BY_TAG, PROJECT_TAG, Names, name_token
 from pipeline_infra.settings import FunctionSettings, load_settings
 from pipeline_infra.stack_config import (
     ENVIRONMENT_KEY,
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 
 def default_tags(settings: Settings, env: EnvironmentSettings, layer: str) -> dict[str, str]:
-    return {"Environment": env.name, "Project": settings.project.name, "ManagedBy": "pulumi", "Layer": layer}
+    return {ENVIRONMENT_TAG: env.name, PROJECT_TAG: settings.project.name, MANAGED_BY_TAG: "pulumi", LAYER_TAG: layer}
 
 
 @dataclass(frozen=True)

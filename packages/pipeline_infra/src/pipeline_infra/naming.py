@@ -14,6 +14,12 @@ from pipeline_infra.exceptions import NamingError
 if TYPE_CHECKING:
     from pipeline_infra.settings.models import EnvironmentSettings, ProjectSettings
 
+# Tags the provider puts on every resource (see `context.default_tags`); drift finds the project's resources by them.
+PROJECT_TAG = "Project"
+ENVIRONMENT_TAG = "Environment"
+LAYER_TAG = "Layer"
+MANAGED_BY_TAG = "ManagedBy"
+
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # AWS limits by resource kind: IAM roles, Lambda functions and EventBridge rules 64, SQS/SNS 80, DynamoDB 255.
 MAX_LENGTH = {
@@ -32,6 +38,11 @@ MAX_LENGTH = {
 def name_token(env: str, suffix: str) -> str:
     """The rule every name follows: `{resource}-{purpose}` + this token. Replicas are rewritten token for token."""
     return f"-{env}-{suffix}"
+
+
+def bucket_token(env: str, region: str, suffix: str) -> str:
+    """What the data bucket's name (`{company}-data-{env}-{region}-{suffix}`) has in place of the name token."""
+    return f"-{env}-{region}-{suffix}".lower()
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,7 @@ class Names:
 
     @property
     def bucket(self) -> str:
-        name = f"{self.project.company}-data-{self.env.name}-{self.env.region}-{self.suffix}".lower()
+        name = f"{self.project.company}-data" + bucket_token(self.env.name, self.env.region, self.suffix)
         if len(name) > 63:
             raise NamingError(f"bucket name {name!r} is {len(name)} characters; S3 allows at most 63")
         if not BUCKET_NAME.match(name) or ".." in name:

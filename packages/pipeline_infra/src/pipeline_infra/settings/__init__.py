@@ -17,6 +17,7 @@ from pipeline_infra.settings.models import (
     StorageSettings,
     Subscription,
     TableSettings,
+    UnmanagedApproval,
 )
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "StorageSettings",
     "Subscription",
     "TableSettings",
+    "UnmanagedApproval",
     "deep_merge",
     "find_config_dir",
     "load_settings",

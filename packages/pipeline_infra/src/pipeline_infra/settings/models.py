@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline_infra.exceptions import UnknownEnvironmentError
 
@@ -206,11 +207,33 @@ class ApprovedDifference(StrictModel):
     )
 
 
+# A Pulumi type token: `aws:s3/bucket:Bucket`, `pipeline-infra:storage:DataStore`.
+TYPE_TOKEN = re.compile(r"^[a-z][a-z0-9-]*:[A-Za-z0-9/]+:[A-Za-z][A-Za-z0-9]*$")
+
+
+class UnmanagedApproval(StrictModel):
+    """A resource no stack records that may stay in an environment's account (made by another team, kept by hand)."""
+
+    type: str = Field(min_length=1, description="Pulumi type token of the resource, or '*' for any type.")
+    name: str = Field(min_length=1, description="Glob ('*', '?', '[...]') matched against its name or ARN.")
+    reason: str = Field(min_length=1)
+
+    @field_validator("type")
+    @classmethod
+    def _type_is_a_token(cls, value: str) -> str:
+        if value != "*" and not TYPE_TOKEN.match(value):
+            raise ValueError(f"expected a resource type token such as 'aws:s3/bucket:Bucket', or '*'; got {value!r}")
+        return value
+
+
 class ApprovedDifferences(StrictModel):
     settings: list[ApprovedDifference] = Field(default_factory=list)
     resources: list[ApprovedDifference] = Field(default_factory=list)
     layers: dict[str, list[str]] = Field(
         default_factory=dict, description="Layer name -> environments that have it, when not all do."
+    )
+    unmanaged: list[UnmanagedApproval] = Field(
+        default_factory=list, description="Resources that look like the project's but that no stack records."
     )
 
 

@@ -1,5 +1,6 @@
 """Drift between environments: settings, rendered structure and (--live) deployed state and replicated data.
 
+With --live, resources that look like the project's but that no stack records are reported as unmanaged.
 Every difference is reported as approved (declared in shared_config/approved_differences.yaml, its rule
 holding) or as drift, with the command or edit that repairs it.
 """
@@ -16,6 +17,7 @@ from pipeline_infra_tools.drift.render_cache import rendered_documents
 from pipeline_infra_tools.drift.report import SCHEMA, render_report, to_json
 from pipeline_infra_tools.drift.runner import DriftRequest, run_drift, select_environments
 from pipeline_infra_tools.drift.settings_diff import compare_settings
+from pipeline_infra_tools.drift.unmanaged import find_unmanaged
 
 __all__ = [
     "SCHEMA",
@@ -38,6 +40,7 @@ __all__ = [
     "compare_settings",
     "compare_structure",
     "find_approval",
+    "find_unmanaged",
     "judge",
     "path_matches",
     "read_sandbox",

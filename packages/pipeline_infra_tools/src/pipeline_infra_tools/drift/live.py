@@ -214,7 +214,7 @@ def compare_cloud(result: RefreshResult) -> list[Difference]:
                     layer=layer,
                     resource=name,
                     type=type_,
-                    physical=physical,
+                    physical=item.name,  # the attached thing's own AWS name, e.g. `role/policy`
                 )
             )
     return rows

@@ -6,34 +6,41 @@ JSON schema (`--format json`), version `pipeline-infra.drift/1`::
       "schema": "pipeline-infra.drift/1",
       "environments": ["dev", "staging", "prod"],    # compared, in declared order
       "baseline": "prod",                            # every environment is compared with this one
-      "live": false,                                 # whether deployed state and data were compared
+      "live": false,                                 # whether deployed state, unmanaged resources and data were
+                                                     # compared
       "has_drift": false,
       "summary": {
         "differences": 38, "approved": 38, "drift": 0,
         "by_category": {"settings": {"approved": 18, "drift": 0}, "structure": {...}, ...},
-        "compared": {"settings": 210, "structure": 142, "live": 0, "data": 0}   # values/resources looked at
+        "compared": {"settings": 210, "structure": 142, "live": 0, "data": 0,   # values/resources looked at;
+                     "unmanaged": 0}            # "live", "data", "unmanaged" only with --live
       },
       "repairs": ["pipeline-infra resync --from prod --to dev", ...],          # distinct, for drift only
       "differences": [                               # drift first, then by category, environment, layer, resource
         {
-          "category": "settings" | "structure" | "live" | "data",
+          "category": "settings" | "structure" | "live" | "data" | "unmanaged",   # unmanaged: in the cloud,
+                                         # tagged or named like the project's, in no stack record
           "kind": "value" | "missing" | "extra" | "type" | "unchecked",
-          "baseline": "prod",            # a side: an environment, or "code" for live drift
+          "baseline": "prod",            # a side: an environment, or "code" for live and unmanaged drift
           "environment": "dev",          # the other side
-          "layer": "processing" | null,
+          "layer": "processing" | null,  # an unmanaged resource's `Layer` tag, when it has one
           "resource": "processing-validator-function" | null,   # logical name, env tokens as {env} etc.;
-                                                                # object key or item key for data drift
+                                                                # object key or item key for data drift;
+                                                                # the cloud's name of an unmanaged resource
           "type": "aws:lambda/function:Function" | null,        # "object"/"item" for data drift
           "path": "memorySize",          # setting or input path; "(resource)", "(layer)", "(parent)" for
-                                         # presence, layer and parent differences; the detail for data drift
+                                         # presence, layer and parent differences; the detail for data drift;
+                                         # "(attached)" for a child no stack records on a managed resource
           "values": {"prod": 2048, "dev": 512},   # per side; a side without the value is in "absent"
           "absent": [],
           "status": "approved" | "drift",
-          "approval": {"pattern": "aws:lambda/function:Function.memorySize", "reason": "...",
+          "approval": {"pattern": "aws:lambda/function:Function.memorySize", "reason": "...",   # an unmanaged
+                       # entry's pattern is "unmanaged <type> <name glob>"
                        "rule": "non_decreasing" | "non_increasing" | null} | null,
           "rule_result": "non_decreasing holds: dev 512 <= staging 1024 <= prod 2048" | null,
-          "note": "adds wildcard grant ['s3:*']" | null,
-          "repair": "command or edit that removes the difference"
+          "note": "adds wildcard grant ['s3:*']" | null,   # for unmanaged: why it is judged the project's
+          "repair": "command or edit that removes the difference",
+          "physical": "company-scratch-dev-pl01" | null   # the cloud's name, ARN or URL, when known
         }
       ]
     }
@@ -141,7 +148,7 @@ def _summary(report: DriftReport) -> str:
     return (
         f"{verdict}: {len(report.differences)} difference(s), {len(report.approved)} approved, "
         f"{len(report.drift)} drift; environments {', '.join(report.environments)} against {report.baseline}"
-        + (" (with deployed state and data)" if report.live else "")
+        + (" (with deployed state, unmanaged resources and data)" if report.live else "")
     )
 
 

@@ -21,6 +21,7 @@ from pipeline_infra_tools.drift.live import (
 )
 from pipeline_infra_tools.drift.models import Category, DriftReport
 from pipeline_infra_tools.drift.render_cache import rendered_documents
+from pipeline_infra_tools.drift.sandbox_unmanaged import unmanaged_in_sandbox
 from pipeline_infra_tools.drift.settings_diff import compare_settings, count_settings
 from pipeline_infra_tools.sandbox.stack_refresh import CloudReader, owned_by, refresh_document
 
@@ -100,6 +101,11 @@ def run_drift(
         differences += live + data
         compared[Category.LIVE.value] = compared_live
         compared[Category.DATA.value] = compared_data
+        suffixes = _stack_suffixes(workspace, settings, wanted)
+        unmanaged, compared[Category.UNMANAGED.value] = unmanaged_in_sandbox(
+            workspace.state_dir, settings, envs, sandbox, suffixes, reported=differences
+        )
+        differences += unmanaged
     elif request.live:
         if cloud is None:
             from pipeline_infra_tools.deploy.orchestrator import make_target

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
     from pipeline_infra_tools.sandbox.resources.base import ResourceContext
 
+# Error codes of a request about a resource that no longer exists, across the services that own children.
+GONE = frozenset({"NoSuchEntity", "ResourceNotFoundException", "NotFound"})
+
 READERS: Mapping[str, ReadSpec] = {
     **s3_reads.READERS,
     **dynamodb.READERS,
@@ -98,6 +101,25 @@ def owned_children(records: Iterable[Mapping[str, Any]]) -> Owned:
     return Owned(frozenset(keys))
 
 
+def attached_extras(record: Mapping[str, Any], ctx: ResourceContext, owned: Owned) -> list[Extra]:
+    """What hangs on this managed resource in the cloud that `owned` does not hold (no read of the resource itself);
+    [] for a type that owns no children, and for a resource that is gone (its read reports that)."""
+    type_, name, id_ = str(record["type"]), str(record["name"]), str(record["id"])
+    spec = READERS.get(type_)
+    if spec is None or spec.extras is None:
+        return []
+    inputs, outputs = dict(record.get("inputs") or {}), dict(record.get("outputs") or {})
+    try:
+        extras = spec.extras(id_, inputs, outputs, ctx, owned)
+    except (ClientError, BotoCoreError) as err:
+        if isinstance(err, ClientError) and err.response.get("Error", {}).get("Code") in GONE:
+            return []
+        raise EmulatorRequestError(
+            f"{type_} {name!r} ({id_}): the cloud refused to list what hangs on it: {err}"
+        ) from err
+    return [replace(extra, owner=name) for extra in extras]
+
+
 def read_resource(record: Mapping[str, Any], ctx: ResourceContext, owned: Owned) -> ReadResult:
     """The resource's current state in the emulator, in the shape of `recorded_state(record)`."""
     type_, name, id_ = str(record["type"]), str(record["name"]), str(record["id"])
@@ -137,6 +159,7 @@ __all__ = [
     "Extra",
     "Owned",
     "ReadResult",
+    "attached_extras",
     "differences",
     "expected_state",
     "owned_children",
