@@ -47,10 +47,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     from pipeline_infra_tools.cli import EXIT_USAGE
+    from pipeline_infra_tools.deploy.orchestrator import target_name
     from pipeline_infra_tools.drift import DriftRequest, DriftUsageError, FailOn, render_report, run_drift
     from pipeline_infra_tools.workspace import Workspace
-
-    from pipeline_infra_tools.deploy.orchestrator import target_name
 
     request = DriftRequest(
         environments=tuple(args.env), live=args.live, use_cache=not args.no_cache, target=target_name(args.target)

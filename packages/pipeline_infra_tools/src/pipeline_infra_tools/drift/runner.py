@@ -11,13 +11,13 @@ from pipeline_infra_tools.drift.exceptions import DriftUsageError
 from pipeline_infra_tools.drift.graph_diff import compare_structure, count_resources
 from pipeline_infra_tools.drift.live import (
     administrator_clients,
-    unchecked_live,
     compare_cloud,
     compare_data,
     compare_deployed,
     every_saved_resource,
     load_deployed,
     read_sandbox,
+    unchecked_live,
 )
 from pipeline_infra_tools.drift.models import Category, DriftReport
 from pipeline_infra_tools.drift.render_cache import rendered_documents
