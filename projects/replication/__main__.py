@@ -1,5 +1,7 @@
 """Replication layer (source environment only): replicator, change capture and the scheduled drift checker."""
 
+import pulumi
+
 from pipeline_infra.components import (
     ChangeCapture,
     ChangeCaptureArgs,
@@ -22,13 +24,8 @@ replicator = Replicator("replicator", ReplicatorArgs(
     multipart_threshold_bytes=replication.multipart_threshold_bytes, rewrite_max_bytes=replication.rewrite_max_bytes,
     rewrite_in_memory_bytes=replication.rewrite_in_memory_bytes, verbatim_prefixes=replication.verbatim_prefixes,
 ), opts)
-drift = DriftChecker("drift-checker", DriftCheckerArgs(
-    source=source, function=ctx.function_spec("drift-checker"), targets_json=replicator.targets_json,
-    writer_role_arns=[t.writer_role_arn for t in targets], schedule_rule_name=names.rule("drift-schedule"),
-    schedule_expression=replication.drift_schedule, rewrite_max_bytes=replication.rewrite_max_bytes,
-    rewrite_in_memory_bytes=replication.rewrite_in_memory_bytes, verbatim_prefixes=replication.verbatim_prefixes,
-), opts)
-
+# The DLQ admits the drift schedule's rule, and the drift checker reads back capture's rules: capture first.
+drift_schedule_rule_arn, resolve_drift_schedule_rule_arn = pulumi.deferred_output()
 capture = ChangeCapture("capture", ChangeCaptureArgs(
     bus_name=names.resource("bus", "replication"), pipe_name=names.resource("pipe", "config-stream"),
     pipe_role_name=names.role("config-pipe"), object_rule_name=names.rule("s3-changes"), prefixes=source.prefixes,
@@ -36,8 +33,16 @@ capture = ChangeCapture("capture", ChangeCaptureArgs(
     config_table_arn=source.config_table_arn, config_stream_arn=storage.require_output("config_table_stream_arn"),
     dlq_arn=source.dlq_arn, dlq_url=notifications.require_output("replication_dlq_url"),
     replicator_function_name=replicator.function_name, replicator_function_arn=replicator.function_arn,
-    dead_letter_rule_arns=[drift.schedule_rule_arn],
+    dead_letter_rule_arns=[drift_schedule_rule_arn],
 ), opts)
+drift = DriftChecker("drift-checker", DriftCheckerArgs(
+    source=source, function=ctx.function_spec("drift-checker"), targets_json=replicator.targets_json,
+    writer_role_arns=[t.writer_role_arn for t in targets], schedule_rule_name=names.rule("drift-schedule"),
+    schedule_expression=replication.drift_schedule, rewrite_max_bytes=replication.rewrite_max_bytes,
+    rewrite_in_memory_bytes=replication.rewrite_in_memory_bytes, verbatim_prefixes=replication.verbatim_prefixes,
+    replication_paths=capture.replication_paths,
+), opts)
+resolve_drift_schedule_rule_arn(drift.schedule_rule_arn)
 
 ctx.export({
     "replicator_function_name": replicator.function_name, "replicator_function_arn": replicator.function_arn,

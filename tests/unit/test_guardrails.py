@@ -246,6 +246,23 @@ def test_a_deny_may_name_every_action_but_an_allow_of_everything_else_may_not() 
     ]
 
 
+def test_a_read_back_of_rules_and_pipes_names_its_actions() -> None:
+    # The drift checker's read-back passes as it is written; a service wildcard in its place does not.
+    resources = compliant()
+    inputs(resources, "validator-policy").update(
+        policy=allow("events:DescribeRule", "events:ListTargetsByRule", "pipes:DescribePipe")
+    )
+    assert check(resources) == []
+    inputs(resources, "validator-policy").update(policy=allow("events:DescribeRule", "pipes:*"))
+    assert check(resources) == [
+        (
+            "iam-no-wildcard-actions",
+            "validator-policy",
+            "policy statement Use allows pipes:*: name the actions it needs",
+        )
+    ]
+
+
 def test_inline_role_policies_are_read_too() -> None:
     resources = compliant()
     inputs(resources, "validator-role")["inlinePolicies"] = [{"name": "extra", "policy": allow("*")}]

@@ -1,9 +1,9 @@
 """Least privilege proven on the rendered policies, resource by resource.
 
-The emulator enforces IAM per resource for S3, SQS, IAM, STS and (through the sandbox's patch) DynamoDB and SNS;
-for EventBridge and Logs it can check actions alone. Here every role's rendered policy is evaluated with explicit
-resource ARNs by moto's IAM policy evaluator (the same evaluator the emulator uses), so the resource scoping of
-every role is proven for those services too.
+The emulator enforces IAM per resource for S3, SQS, IAM, STS and (through the sandbox's patches) DynamoDB, SNS,
+EventBridge rules and Pipes; for the rest of EventBridge and for Logs it can check actions alone. Here every
+role's rendered policy is evaluated with explicit resource ARNs by moto's IAM policy evaluator (the same evaluator
+the emulator uses), so the resource scoping of every role is proven for those services too.
 """
 
 from __future__ import annotations
@@ -140,6 +140,30 @@ def test_pipe_reads_only_prods_stream_and_writes_only_the_replication_bus(render
     assert not pipe.can("dynamodb:GetRecords", arns["dev"]["config_table_stream_arn"])
     assert pipe.can("events:PutEvents", bus)
     assert not pipe.can("events:PutEvents", bus.replace(bus.split("/")[-1], "default"))
+
+
+def test_drift_checker_reads_back_the_replication_rules_and_pipe_and_nothing_else(rendered: dict) -> None:
+    replication = stack(rendered, "replication", "prod")
+    checker = role(replication, "drift-checker-function-policy")
+    rules = [replication.outputs["s3_changes_rule_arn"], replication.outputs["config_changes_rule_arn"]]
+    pipe = replication.outputs["config_pipe_arn"]
+    for rule in rules:
+        assert checker.can("events:DescribeRule", rule)
+        assert checker.can("events:ListTargetsByRule", rule)
+        # Reading is all it may do: a checker that can switch a path off is a new way to lose replication.
+        for action in ("events:DisableRule", "events:PutRule", "events:PutTargets", "events:RemoveTargets"):
+            assert not checker.can(action, rule), action
+    assert checker.can("pipes:DescribePipe", pipe)
+    assert not checker.can("pipes:StopPipe", pipe)
+    assert not checker.can("pipes:UpdatePipe", pipe)
+    # Only those: not the drift schedule, not another rule or Pipe of the account.
+    schedule = replication.outputs["drift_schedule_rule_arn"]
+    assert not checker.can("events:DescribeRule", schedule)
+    assert not checker.can("events:DescribeRule", rules[0].rsplit("/", 1)[0] + "/another-rule")
+    assert not checker.can("pipes:DescribePipe", pipe.rsplit("/", 1)[0] + "/another-pipe")
+    # The replicator reads no rule: the read-back belongs to the checker alone.
+    replicator = role(replication, "replicator-function-policy")
+    assert not replicator.can("events:DescribeRule", rules[0])
 
 
 def test_writer_trust_admits_only_prods_replicator_and_drift_checker(rendered: dict) -> None:

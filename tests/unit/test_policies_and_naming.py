@@ -53,6 +53,32 @@ def test_dead_letter_queue_accepts_only_our_rules() -> None:
     assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": ["arn:aws:events:us-east-1:1:rule/r"]}}
 
 
+RULE = "arn:aws:events:us-east-1:123456789012:rule/evr-s3-changes-prod-pl01"
+PIPE = "arn:aws:pipes:us-east-1:123456789012:pipe/pipe-config-stream-prod-pl01"
+
+
+def drift_checker_statements(**paths: list[str]) -> dict[str, dict]:
+    statements = documents.drift_checker(
+        SOURCE, TABLE, ["arn:aws:iam::1:role/w"], ["arn:aws:sns:us-east-1:1:t"], ["config/"], "arn:aws:sqs:::q", **paths
+    )
+    return {s["Sid"]: s for s in statements}
+
+
+def test_drift_checker_reads_back_only_the_rules_and_pipe_it_is_given() -> None:
+    statements = drift_checker_statements(rule_arns=[RULE], pipe_arns=[PIPE])
+    assert statements["ReadReplicationRules"]["Action"] == ["events:DescribeRule", "events:ListTargetsByRule"]
+    assert statements["ReadReplicationRules"]["Resource"] == [RULE]
+    assert statements["ReadReplicationPipe"]["Action"] == ["pipes:DescribePipe"]
+    assert statements["ReadReplicationPipe"]["Resource"] == [PIPE]
+
+
+def test_drift_checker_without_paths_gets_no_eventbridge_or_pipes_statement() -> None:
+    # An empty Resource list is not a valid statement, and `*` would grant every rule: no statement at all.
+    statements = drift_checker_statements()
+    assert not {"ReadReplicationRules", "ReadReplicationPipe"} & set(statements)
+    assert not [a for s in statements.values() for a in s["Action"] if a.startswith(("events:", "pipes:"))]
+
+
 def test_names_follow_the_pattern() -> None:
     n = names()
     assert n.bucket == "company-data-dev-us-east-1-pl01"

@@ -47,6 +47,7 @@ EXPECTED = {
         "ProcessingArgs",
         "ReplicaWriterRole",
         "ReplicaWriterRoleArgs",
+        "ReplicationPath",
         "ReplicationSource",
         "ReplicationTarget",
         "Replicator",
@@ -74,6 +75,7 @@ EXPECTED = {
         "POWERTOOLS_SERVICE_NAME_ENV",
         "POWERTOOLS_TRACE_DISABLED_ENV",
         "PROPAGATE_DELETES_ENV",
+        "REPLICATION_PATHS_ENV",
         "REPLICATION_PREFIXES_ENV",
         "REPLICATION_TARGETS_ENV",
         "REWRITE_IN_MEMORY_BYTES_ENV",
@@ -130,6 +132,7 @@ EXPECTED = {
         "S3_EVENT_SOURCE",
     },
     "pipeline_infra.replication_targets": {"targets_document"},
+    "pipeline_infra.replication_paths": {"PIPE", "RULE", "arns_of_kind", "paths_document"},
     "pipeline_infra_tools.artifact": {
         "FUNCTION_ARTIFACT_ENV",
         "ArtifactError",
@@ -165,6 +168,7 @@ def test_public_names(module: str) -> None:
 
 VALUE_TYPES = {
     "FunctionSpec",
+    "ReplicationPath",
     "ReplicationSource",
     "ReplicationTarget",
     "Retries",

@@ -124,3 +124,37 @@ def test_replication_outputs_have_stable_keys(replication: RenderedStack) -> Non
         "config_changes_rule_arn",
         "drift_schedule_rule_arn",
     }
+
+
+def test_drift_checker_is_told_every_replication_path_with_its_targets(replication: RenderedStack) -> None:
+    variables = replication.named("drift-checker-function-function").inputs["environment"]["variables"]
+    replicator_arn = replication.named("replicator-function-function").outputs["arn"]
+
+    def path(kind: str, resource: str, targets: list[str]) -> dict:
+        found = replication.named(resource)
+        return {"kind": kind, "name": found.inputs["name"], "arn": found.outputs["arn"], "target_arns": targets}
+
+    expected = [
+        path("rule", "capture-s3-changes", [replicator_arn]),
+        path("rule", "capture-config-changes", [replicator_arn]),
+        path("pipe", "capture-pipe", [replication.named("capture-bus").outputs["arn"]]),
+    ]
+    assert json.loads(variables["REPLICATION_PATHS"]) == expected
+    # The rules the checker reads are exactly the ones the outputs name (the drift schedule is not a path).
+    arns = {p["arn"] for p in expected}
+    assert {replication.outputs["s3_changes_rule_arn"], replication.outputs["config_changes_rule_arn"]} < arns
+    assert replication.outputs["config_pipe_arn"] in arns
+    assert replication.outputs["drift_schedule_rule_arn"] not in arns
+
+
+def test_drift_checker_may_read_back_those_rules_and_that_pipe_only(replication: RenderedStack) -> None:
+    policy = json.loads(replication.named("drift-checker-function-policy").inputs["policy"])
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    rules = sorted(replication.named(f"capture-{p}").outputs["arn"] for p in ("s3-changes", "config-changes"))
+    assert by_sid["ReadReplicationRules"]["Action"] == ["events:DescribeRule", "events:ListTargetsByRule"]
+    assert by_sid["ReadReplicationRules"]["Resource"] == rules
+    assert by_sid["ReadReplicationPipe"]["Action"] == ["pipes:DescribePipe"]
+    assert by_sid["ReadReplicationPipe"]["Resource"] == [replication.outputs["config_pipe_arn"]]
+    # No other statement of the role touches EventBridge or Pipes (so none grants them on `*`).
+    others = [s for sid, s in by_sid.items() if sid not in ("ReadReplicationRules", "ReadReplicationPipe")]
+    assert not [a for s in others for a in s["Action"] if a.startswith(("events:", "pipes:"))], others

@@ -14,6 +14,9 @@ IDEMPOTENCY_TTL_SECONDS_ENV = "IDEMPOTENCY_TTL_SECONDS"
 # JSON list of replication targets, see pipeline_functions.shared.targets for the shape.
 REPLICATION_TARGETS_ENV = "REPLICATION_TARGETS"
 REPLICATION_PREFIXES_ENV = "REPLICATION_PREFIXES"
+# JSON list of the replication paths the drift checker checks are wired and switched on, see
+# pipeline_functions.drift_checker.paths for the shape.
+REPLICATION_PATHS_ENV = "REPLICATION_PATHS"
 PROPAGATE_DELETES_ENV = "PROPAGATE_DELETES"
 MULTIPART_THRESHOLD_BYTES_ENV = "MULTIPART_THRESHOLD_BYTES"
 REWRITE_MAX_BYTES_ENV = "REWRITE_MAX_BYTES"

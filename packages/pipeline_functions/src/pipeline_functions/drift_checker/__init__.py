@@ -1,4 +1,4 @@
-"""Finds drift between prod's replicated data and each lower environment."""
+"""Finds drift between prod's replicated data and each lower environment, and replication paths switched off."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from pipeline_functions.drift_checker.compare import (
     first_difference,
 )
 from pipeline_functions.drift_checker.exceptions import DriftCheckerError, DriftCheckError
+from pipeline_functions.drift_checker.paths import ReplicationPath
 from pipeline_functions.drift_checker.service import DriftChecker
 from pipeline_functions.drift_checker.settings import DriftCheckerSettings
+from pipeline_functions.drift_checker.wiring import PathCheck, check_paths
 
 __all__ = [
     "Difference",
@@ -25,6 +27,9 @@ __all__ = [
     "DriftReport",
     "EnvironmentDrift",
     "EnvironmentStore",
+    "PathCheck",
+    "ReplicationPath",
+    "check_paths",
     "compare_environments",
     "first_difference",
 ]

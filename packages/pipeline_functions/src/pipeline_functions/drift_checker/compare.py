@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
+    from pipeline_functions.drift_checker.wiring import PathCheck
     from pipeline_functions.shared.targets import ReplicationTarget, TargetClients
 
 
@@ -44,15 +45,25 @@ class EnvironmentDrift:
 class DriftReport:
     source_environment: str
     environments: tuple[EnvironmentDrift, ...]
+    replication_paths: tuple[PathCheck, ...] = ()  # the rules and Pipe read back by the scheduled check
 
     @property
     def has_drift(self) -> bool:
         return any(env.differences for env in self.environments)
 
+    @property
+    def replication_paths_ok(self) -> bool | None:
+        """Every path is wired and switched on; None when no path was checked (never a pass for nothing read)."""
+        if not self.replication_paths:
+            return None
+        return all(check.ok for check in self.replication_paths)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "source_environment": self.source_environment,
             "has_drift": self.has_drift,
+            "replication_paths_ok": self.replication_paths_ok,
+            "replication_paths": [check.to_dict() for check in self.replication_paths],
             "environments": [
                 {
                     **asdict(env),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipeline_functions import constants as c
+from pipeline_functions.drift_checker.paths import ReplicationPath, parse_paths
 from pipeline_functions.replicator.settings import rewrite_limits
 from pipeline_functions.shared.config import optional_str, read_bool, read_json, read_prefixes, require_str
 from pipeline_functions.shared.rewrite import DEFAULT_LIMITS, RewriteLimits
@@ -28,6 +29,8 @@ class DriftCheckerSettings:
     success_topic_arn: str | None = None
     failure_topic_arn: str | None = None
     assume_roles: bool = True
+    paths: tuple[ReplicationPath, ...] = ()
+    """The rules and the Pipe that feed the replicator, checked to be switched on and still delivering."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DriftCheckerSettings:
@@ -42,4 +45,5 @@ class DriftCheckerSettings:
             success_topic_arn=optional_str(c.SUCCESS_TOPIC_ARN_ENV, environ),
             failure_topic_arn=optional_str(c.FAILURE_TOPIC_ARN_ENV, environ),
             assume_roles=read_bool(c.REPLICATION_ASSUME_ROLES_ENV, True, environ),
+            paths=parse_paths(read_json(c.REPLICATION_PATHS_ENV, [], environ)),
         )

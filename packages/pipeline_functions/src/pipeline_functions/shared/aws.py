@@ -23,13 +23,15 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_pipes import EventBridgePipesClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sts import STSClient
 
 RetryMode = Literal["legacy", "standard", "adaptive"]
-ServiceName = Literal["s3", "dynamodb", "sqs", "sns", "sts"]
+ServiceName = Literal["s3", "dynamodb", "sqs", "sns", "sts", "events", "pipes"]
 _RETRY_MODES: dict[str, RetryMode] = {mode: mode for mode in get_args(RetryMode)}
 
 
@@ -97,6 +99,22 @@ def client(
     region: str | None = ...,
     config: Config | None = ...,
 ) -> STSClient: ...
+@overload
+def client(
+    service: Literal["events"],
+    *,
+    credentials: Credentials | None = ...,
+    region: str | None = ...,
+    config: Config | None = ...,
+) -> EventBridgeClient: ...
+@overload
+def client(
+    service: Literal["pipes"],
+    *,
+    credentials: Credentials | None = ...,
+    region: str | None = ...,
+    config: Config | None = ...,
+) -> EventBridgePipesClient: ...
 def client(
     service: ServiceName,
     *,

@@ -6,7 +6,7 @@ types below); the layer program or `LayerContext` takes those values out of sett
 
 from __future__ import annotations
 
-from pipeline_infra.components.change_capture import ChangeCapture, ChangeCaptureArgs
+from pipeline_infra.components.change_capture import ChangeCapture, ChangeCaptureArgs, ReplicationPath
 from pipeline_infra.components.data_bucket import DataBucket, DataBucketArgs
 from pipeline_infra.components.drift_checker import DriftChecker, DriftCheckerArgs
 from pipeline_infra.components.message_queue import MessageQueue, MessageQueueArgs
@@ -39,6 +39,7 @@ __all__ = [
     "ProcessingArgs",
     "ReplicaWriterRole",
     "ReplicaWriterRoleArgs",
+    "ReplicationPath",
     "ReplicationSource",
     "ReplicationTarget",
     "Replicator",

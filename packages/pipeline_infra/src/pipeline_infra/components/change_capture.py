@@ -22,6 +22,7 @@ from pipeline_infra.function_events import (
     S3_EVENT_SOURCE,
 )
 from pipeline_infra.policies import documents
+from pipeline_infra.replication_paths import PIPE, RULE
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -47,6 +48,20 @@ def config_change_pattern(table_arn: str) -> dict[str, Any]:
         "detail-type": [CONFIG_CHANGE_DETAIL_TYPE],
         "detail": {"eventSourceARN": [{"prefix": f"{table_arn}/stream/"}]},
     }
+
+
+@dataclass(kw_only=True, frozen=True)
+class ReplicationPath:
+    """A rule or the Pipe that carries source changes on, and where it must still deliver them."""
+
+    kind: str
+    """`rule` or `pipe` (`pipeline_infra.replication_paths`)."""
+    name: pulumi.Input[str]
+    """The rule's or the Pipe's name."""
+    arn: pulumi.Input[str]
+    """Its ARN: what the drift checker is allowed to describe."""
+    target_arns: Sequence[pulumi.Input[str]]
+    """What it must still deliver to: the replicator for a rule, the replication bus for the Pipe."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -84,6 +99,8 @@ class ChangeCaptureArgs:
 
 
 class ChangeCapture(pulumi.ComponentResource):
+    """The bus, the Pipe and the rules; `replication_paths` lists them for the drift checker to read back."""
+
     bus_name: pulumi.Output[str]
     bus_arn: pulumi.Output[str]
     pipe_arn: pulumi.Output[str]
@@ -124,6 +141,12 @@ class ChangeCapture(pulumi.ComponentResource):
                 args.dlq_arn, self.object_rule.arn, self.config_rule.arn, *args.dead_letter_rule_arns
             ).apply(lambda a: json.dumps(documents.dead_letter_queue(a[0], list(a[1:])))),
             opts=child,
+        )
+        replicator = [args.replicator_function_arn]
+        self.replication_paths = (
+            ReplicationPath(kind=RULE, name=self.object_rule.name, arn=self.object_rule.arn, target_arns=replicator),
+            ReplicationPath(kind=RULE, name=self.config_rule.name, arn=self.config_rule.arn, target_arns=replicator),
+            ReplicationPath(kind=PIPE, name=self.pipe.name, arn=self.pipe.arn, target_arns=[self.bus.arn]),
         )
         self.bus_name = self.bus.name
         self.bus_arn = self.bus.arn

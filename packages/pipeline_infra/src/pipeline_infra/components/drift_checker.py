@@ -1,10 +1,11 @@
-"""The scheduled drift checker: compares prod's replicated data with every lower environment."""
+"""The scheduled drift checker: reads back the replication paths and compares prod's replicated data with every
+lower environment."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
@@ -17,6 +18,7 @@ from pipeline_infra.function_environment import (
     DATA_BUCKET_ENV,
     ENVIRONMENT_ENV,
     FAILURE_TOPIC_ARN_ENV,
+    REPLICATION_PATHS_ENV,
     REPLICATION_PREFIXES_ENV,
     REPLICATION_TARGETS_ENV,
     REWRITE_IN_MEMORY_BYTES_ENV,
@@ -25,10 +27,12 @@ from pipeline_infra.function_environment import (
     VERBATIM_PREFIXES_ENV,
 )
 from pipeline_infra.policies import documents
+from pipeline_infra.replication_paths import PIPE, RULE, arns_of_kind, paths_document
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from pipeline_infra.components.change_capture import ReplicationPath
     from pipeline_infra.components.pipeline_function import FunctionSpec
     from pipeline_infra.components.replication_source import ReplicationSource
 
@@ -59,6 +63,9 @@ class DriftCheckerArgs:
     """Documents up to this size are compared parsed whole, larger ones as streams."""
     verbatim_prefixes: Sequence[str] = ()
     """Where a marked verbatim copy is an approved difference rather than drift."""
+    replication_paths: Sequence[ReplicationPath] = ()
+    """The rules and the Pipe feeding the replicator (`ChangeCapture.replication_paths`): each run reads them back
+    and reports one that is switched off or lost its target; the role may describe these and no others."""
 
 
 class DriftChecker(pulumi.ComponentResource):
@@ -70,16 +77,25 @@ class DriftChecker(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, carry_over(TYPE_TOKEN, opts))
         child = pulumi.ResourceOptions(parent=self)
         source, prefixes = args.source, list(args.source.prefixes)
+        paths = pulumi.Output.all(*[_describe_path(path) for path in args.replication_paths])
         statements = pulumi.Output.all(
-            source.bucket_arn,
-            source.config_table_arn,
-            source.success_topic_arn,
-            source.failure_topic_arn,
-            source.dlq_arn,
-            *args.writer_role_arns,
+            bucket=source.bucket_arn,
+            table=source.config_table_arn,
+            success=source.success_topic_arn,
+            failure=source.failure_topic_arn,
+            dlq=source.dlq_arn,
+            writers=pulumi.Output.all(*args.writer_role_arns),
+            paths=paths,
         ).apply(
             lambda a: documents.drift_checker(
-                a[0], a[1], writer_role_arns=list(a[5:]), topic_arns=[a[2], a[3]], prefixes=prefixes, dlq_arn=a[4]
+                a["bucket"],
+                a["table"],
+                writer_role_arns=list(a["writers"]),
+                topic_arns=[a["success"], a["failure"]],
+                prefixes=prefixes,
+                dlq_arn=a["dlq"],
+                rule_arns=arns_of_kind(a["paths"], RULE),
+                pipe_arns=arns_of_kind(a["paths"], PIPE),
             )
         )
         function_args = PipelineFunctionArgs(
@@ -97,6 +113,7 @@ class DriftChecker(pulumi.ComponentResource):
                 REWRITE_MAX_BYTES_ENV: str(args.rewrite_max_bytes),
                 REWRITE_IN_MEMORY_BYTES_ENV: str(args.rewrite_in_memory_bytes),
                 VERBATIM_PREFIXES_ENV: json.dumps(list(args.verbatim_prefixes)),
+                REPLICATION_PATHS_ENV: paths.apply(lambda p: paths_document(list(p))),
             },
             statements=statements,
         )
@@ -129,3 +146,10 @@ class DriftChecker(pulumi.ComponentResource):
                 "schedule_rule_arn": self.schedule_rule_arn,
             }
         )
+
+
+def _describe_path(path: ReplicationPath) -> pulumi.Output[dict[str, Any]]:
+    def describe(values: list[Any]) -> dict[str, Any]:
+        return {"kind": path.kind, "name": values[0], "arn": values[1], "target_arns": list(values[2:])}
+
+    return pulumi.Output.all(path.name, path.arn, *path.target_arns).apply(describe)

@@ -177,8 +177,13 @@ def drift_checker(
     topic_arns: list[str],
     prefixes: list[str],
     dlq_arn: str,
+    *,
+    rule_arns: list[str] | None = None,
+    pipe_arns: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    return [
+    """Read prod's replicated data and assume the writer roles to read each target's; read back the rules and
+    the Pipe that feed the replicator (`rule_arns`, `pipe_arns`), those and no other."""
+    statements = [
         statement("ReadSourceObjects", ["s3:GetObject"], _objects(source_bucket_arn, prefixes)),
         _list_prefixes("ListSourcePrefixes", source_bucket_arn, prefixes),
         statement("ReadSourceItems", ["dynamodb:Scan"], [source_table_arn]),
@@ -186,6 +191,14 @@ def drift_checker(
         statement("Notify", ["sns:Publish"], topic_arns),
         statement("SendFailuresToDeadLetterQueue", ["sqs:SendMessage"], [dlq_arn]),
     ]
+    # A statement needs at least one resource: a path kind with nothing to read gets no statement at all.
+    if rule_arns:
+        statements.append(
+            statement("ReadReplicationRules", ["events:DescribeRule", "events:ListTargetsByRule"], sorted(rule_arns))
+        )
+    if pipe_arns:
+        statements.append(statement("ReadReplicationPipe", ["pipes:DescribePipe"], sorted(pipe_arns)))
+    return statements
 
 
 def config_pipe(stream_arn: str, bus_arn: str, dlq_arn: str) -> PolicyDocument:

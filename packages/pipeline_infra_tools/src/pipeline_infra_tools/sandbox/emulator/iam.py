@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 
 def unknown_conditions_do_not_deny() -> None:
@@ -105,12 +107,13 @@ def role_sessions_match_their_role() -> None:
 
 
 def unknown_resources_are_checked_by_action() -> None:
-    """Emulator gap: for DynamoDB, SNS, EventBridge, CloudWatch and Logs moto checks a request against the
+    """Emulator gap: for DynamoDB, SNS, EventBridge, Pipes, CloudWatch and Logs moto checks a request against the
     resource `*` instead of the resource it names, so any Allow scoped to an ARN is denied and every role
     with least-privilege statements fails. Where the emulator does not know the resource, an Allow whose
     actions match is honoured: these services are checked by action in the sandbox, and each role's
     resource scoping is proven by evaluating its rendered policy per resource (tests/unit/test_iam_static.py).
-    S3, SQS, IAM and STS requests carry their real resource and are unaffected.
+    S3, SQS, IAM and STS requests carry their real resource and are unaffected, and so are the requests
+    `requests_name_their_resource` names (tables, streams, topics, rules, Pipes).
     """
     from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 
@@ -137,7 +140,8 @@ def requests_name_their_resource() -> None:
     """Emulator gap: DynamoDB, DynamoDB Streams and SNS requests are checked against the resource `*`, so a role
     allowed an action on one table or topic could use it on every other. Each request here names the resource
     AWS checks: the table (or its index) from `TableName` (and `IndexName`), the stream from `StreamArn` (or the
-    shard iterator), the topic from `TopicArn`. Requests that name no single resource (ListTables, ListStreams,
+    shard iterator), the topic from `TopicArn`; EventBridge's rules and Pipes are named by
+    `rules_and_pipes_name_their_resource`. Requests that name no single resource (ListTables, ListStreams,
     batch calls across tables) stay checked by action.
     """
     from moto.dynamodb.responses import DynamoHandler
@@ -171,6 +175,56 @@ def requests_name_their_resource() -> None:
     DynamoHandler._determine_resource = table_resource  # type: ignore[attr-defined]
     DynamoDBStreamsHandler._determine_resource = stream_resource  # type: ignore[attr-defined]
     SNSResponse._determine_resource = topic_resource  # type: ignore[attr-defined]
+    rules_and_pipes_name_their_resource()
+
+
+# EventBridge actions on one rule, and the parameter that names it; every other EventBridge request (PutEvents,
+# the List* calls) names no single rule and stays checked by action.
+RULE_ACTIONS = {
+    "DescribeRule": "Name",
+    "EnableRule": "Name",
+    "DisableRule": "Name",
+    "DeleteRule": "Name",
+    "PutRule": "Name",
+    "ListTargetsByRule": "Rule",
+    "PutTargets": "Rule",
+    "RemoveTargets": "Rule",
+}
+_PIPE_PATH = re.compile(r"^/v1/pipes/(?P<name>[^/]+)(?:/(?:start|stop))?$")
+_DEFAULT_BUS = "default"
+
+
+def rules_and_pipes_name_their_resource() -> None:
+    """Emulator gap: EventBridge and Pipes requests are checked against the resource `*`, so a role allowed to
+    describe one rule or Pipe could describe (or switch off) every other. A request on one rule names the rule's
+    ARN (`rule/<name>` on the default bus, `rule/<bus>/<name>` on another, as AWS writes it) and a request on
+    one Pipe the Pipe's ARN (from its path `/v1/pipes/<name>`), so the drift checker's read-back of the
+    replication paths is allowed on those and denied elsewhere, as in AWS.
+    """
+    from moto.events.responses import EventsHandler
+    from moto.pipes.responses import EventBridgePipesResponse
+
+    def rule_resource(self: EventsHandler) -> str:
+        parameter = RULE_ACTIONS.get(self._get_action())
+        name = self._get_param(parameter) if parameter else None
+        if not isinstance(name, str) or not name:
+            return "*"
+        bus = self._get_param("EventBusName")
+        bus_name = bus.rsplit("/", 1)[-1] if isinstance(bus, str) and bus else _DEFAULT_BUS
+        on_bus = "" if bus_name == _DEFAULT_BUS else f"{bus_name}/"
+        return f"arn:aws:events:{self.region}:{self.current_account}:rule/{on_bus}{name}"
+
+    def pipe_resource(self: EventBridgePipesResponse) -> str:
+        path = urlparse(self.uri).path
+        if path.startswith("/tags/"):
+            return unquote(path.removeprefix("/tags/"))
+        found = _PIPE_PATH.match(path)
+        if found is None:
+            return "*"
+        return f"arn:aws:pipes:{self.region}:{self.current_account}:pipe/{unquote(found['name'])}"
+
+    EventsHandler._determine_resource = rule_resource  # type: ignore[attr-defined]
+    EventBridgePipesResponse._determine_resource = pipe_resource  # type: ignore[attr-defined]
 
 
 def _request_value(data: Any, name: str) -> str | None:
