@@ -363,3 +363,38 @@ def test_physical_is_the_id_the_cloud_now_gives() -> None:
     finished.res_outputs_event.metadata.new.id = "lambda-validator-dev-pl01-restored"
     result = refresh_result("processing", "dev", events, applied=False)
     assert result.resources[0].physical == "lambda-validator-dev-pl01-restored"
+
+
+# -- drift --live --target aws ------------------------------------------------------------------------------------
+
+
+def test_live_drift_through_the_engine_gives_one_row_per_change_and_says_what_it_did_not_compare(
+    root: Path, settings: Settings, engine: FakeAutomation, stack: RefreshingStack
+) -> None:
+    from pipeline_infra_tools.drift.models import Category, Kind, Status
+    from pipeline_infra_tools.drift.runner import engine_live_differences
+
+    # GIVEN processing/dev deployed (it exports its outputs) and changed in the console; storage/dev never deployed
+    deployed(root, engine, PROCESSING_STACK)
+    stack.saved_outputs = {"validator_function_name": auto.OutputValue("lambda-validator-dev-pl01", False)}
+    stack.events = recorded("processing-dev.jsonl")
+    # WHEN live drift is read through the engine
+    rows, read = engine_live_differences(
+        make_target(root, settings, engine), [("storage", "dev"), ("processing", "dev")]
+    )
+    # THEN each changed property is a drift row naming the resource, its AWS name, both values and the repair
+    memory = [row for row in rows if row.path == "memorySize"]
+    assert len(memory) == 1
+    [row] = memory
+    assert (row.category, row.kind, row.status) == (Category.LIVE, Kind.VALUE, Status.DRIFT)
+    assert (row.resource, row.physical, row.values) == (
+        "processing-validator-function",
+        "lambda-validator-dev-pl01",
+        {"code": 512, "dev": 768},
+    )
+    assert row.repair == "pipeline-infra deploy --env dev --layer processing"
+    assert read > 0
+    # AND what was not compared is an unchecked row, not a silent gap
+    unchecked = [row for row in rows if row.kind is Kind.UNCHECKED]
+    assert any(row.layer == "storage" and "not deployed" in (row.note or "") for row in unchecked)
+    assert any(row.layer is None and "preview --env dev --target aws" in (row.note or "") for row in unchecked)
