@@ -20,7 +20,8 @@ from semver import VersionInfo
 from pipeline_infra.layers import project_name, stack_reference_name
 from pipeline_infra.stack_config import CONFIG_DIR_ENV, ENVIRONMENT_KEY
 from pipeline_infra_tools.artifact import FUNCTION_ARTIFACT_ENV, ArtifactError, function_artifact_path
-from pipeline_infra_tools.deploy.aws_refresh import changed_step, logical_name, progress_line, refresh_result
+from pipeline_infra_tools.deploy.aws_events import EventRelay, RefreshRelay, failure_message
+from pipeline_infra_tools.deploy.aws_refresh import refresh_result
 from pipeline_infra_tools.deploy.base import LayerResult, Operation, ProgressEvent
 from pipeline_infra_tools.exceptions import DeployError, ProjectError
 from pipeline_infra_tools.guardrails import POLICY_PACK_DIR
@@ -44,7 +45,6 @@ MINIMUM_CLI_VERSION = VersionInfo(3, 91, 0)
 INSTALL_HINT = "install the Pulumi CLI: https://www.pulumi.com/docs/iac/download-install/"
 # Steps whose resource is still in the stack afterwards; the other ops remove or stand in for one.
 _REMAINING_OPS = ("same", "create", "update", "replace", "import", "read")
-_SHOWN_SEVERITIES = ("info", "info#err", "warning", "error")
 
 
 @dataclass(frozen=True)
@@ -270,13 +270,13 @@ class AwsTarget:
             (self.workspace.state_dir / STATE_SUBDIR).mkdir(parents=True, exist_ok=True)
         progress(ProgressEvent(layer, env, "layer-started", f"{operation} {spec.stack_name} on aws"))
         errors: list[str] = []
-        on_event = _EventRelay(layer, env, progress, errors)
+        on_event = EventRelay(layer, env, progress, errors)
         try:
             stack = self.factory.stack(spec)
             stack.set_all_config(self.config(layer, env))
             result = self._operate(stack, operation, layer, env, on_event)
         except auto.CommandError as exc:
-            raise DeployError(_failure(f"{operation} of layer {layer} in env {env}", spec, exc, errors)) from exc
+            raise DeployError(failure_message(f"{operation} of layer {layer} in env {env}", spec, exc, errors)) from exc
         summary = ", ".join(f"{count} {op}" for op, count in sorted(result.changes.items())) or "no changes"
         progress(ProgressEvent(layer, env, "layer-finished", f"{operation} {spec.stack_name}: {summary}"))
         return result
@@ -307,7 +307,7 @@ class AwsTarget:
             stack = self.factory.existing(spec)
             values = stack.outputs() if stack is not None else {}
         except auto.CommandError as exc:
-            raise DeployError(_failure(f"outputs of layer {layer} in env {env}", spec, exc, [])) from exc
+            raise DeployError(failure_message(f"outputs of layer {layer} in env {env}", spec, exc, [])) from exc
         # A stack that was created but never deployed (or was destroyed) exports nothing.
         return {key: output.value for key, output in values.items()} or None
 
@@ -322,7 +322,7 @@ class AwsTarget:
         what = f"refresh of layer {layer} in env {env}"
         mode = "preview only" if preview_only else "adopting the cloud's state"
         errors: list[str] = []
-        relay = _RefreshRelay(layer, env, progress, errors)
+        relay = RefreshRelay(layer, env, progress, errors)
         try:
             stack = self._deployed_stack(spec, what, layer, env)
             progress(ProgressEvent(layer, env, "layer-started", f"refresh {spec.stack_name} on aws ({mode})"))
@@ -334,7 +334,7 @@ class AwsTarget:
             else:
                 stack.refresh(on_event=relay)
         except auto.CommandError as exc:
-            raise DeployError(_failure(what, spec, exc, errors)) from exc
+            raise DeployError(failure_message(what, spec, exc, errors)) from exc
         result = refresh_result(layer, env, relay.events, applied=not preview_only)
         gone = sum(1 for resource in result.resources if resource.status == "gone")
         summary = f"{result.read} read, {len(result.resources) - gone} changed, {gone} gone"
@@ -358,64 +358,3 @@ class AwsTarget:
             return self.artifact(self.workspace.root)
         except ArtifactError as exc:
             raise DeployError(f"the function artifact could not be prepared: {exc}") from exc
-
-
-class _EventRelay:
-    """Turns the engine's event stream into ProgressEvents and keeps its error diagnostics for the failure message."""
-
-    def __init__(self, layer: str, env: str, progress: Callable[[ProgressEvent], None], errors: list[str]) -> None:
-        self.layer, self.env, self.progress, self.errors = layer, env, progress, errors
-
-    def __call__(self, event: auto.EngineEvent) -> None:
-        self._step(event)
-        violation = event.policy_event
-        if violation is not None:
-            # A guardrail the engine enforced: the rule and the resource, so the failure names what to fix.
-            where = (violation.resource_urn or "the stack").rsplit("::", 1)[-1]
-            text = f"guardrail {violation.policy_name} ({violation.enforcement_level}) on {where}: {violation.message}"
-            if violation.enforcement_level == "mandatory":
-                self.errors.append(text)
-            self.progress(ProgressEvent(self.layer, self.env, "message", text.strip()))
-        diagnostic = event.diagnostic_event
-        if diagnostic is not None and not diagnostic.ephemeral and diagnostic.severity in _SHOWN_SEVERITIES:
-            text = diagnostic.message.strip()
-            if diagnostic.severity == "error":
-                self.errors.append(text)
-            self.progress(ProgressEvent(self.layer, self.env, "message", f"{diagnostic.severity}: {text}"))
-
-    def _step(self, event: auto.EngineEvent) -> None:
-        step = event.res_outputs_event or event.res_op_failed_event
-        if step is not None:
-            meta = step.metadata
-            op = "failed" if event.res_op_failed_event is not None else str(getattr(meta.op, "value", meta.op))
-            name = meta.urn.rsplit("::", 1)[-1]
-            message = f"{op} {meta.type} {name}"
-            self.progress(ProgressEvent(self.layer, self.env, "resource", message, meta.type, name))
-
-
-class _RefreshRelay(_EventRelay):
-    """Keeps every engine event for the result and tells the operator of each changed or gone resource, once."""
-
-    def __init__(self, layer: str, env: str, progress: Callable[[ProgressEvent], None], errors: list[str]) -> None:
-        super().__init__(layer, env, progress, errors)
-        self.events: list[auto.EngineEvent] = []
-        self._announced: set[str] = set()
-
-    def _step(self, event: auto.EngineEvent) -> None:
-        self.events.append(event)
-        meta = changed_step(event)
-        if meta is not None and meta.urn not in self._announced:
-            self._announced.add(meta.urn)
-            name = logical_name(meta.urn)
-            self.progress(ProgressEvent(self.layer, self.env, "resource", progress_line(meta), meta.type, name))
-
-
-def _failure(what: str, spec: StackSpec, exc: auto.CommandError, errors: list[str]) -> str:
-    if isinstance(exc, auto.ConcurrentUpdateError):
-        return (
-            f"{what}: stack {spec.stack_name} is locked by another update; wait for it to finish, or if it died "
-            "clear the lock (`pulumi cancel` on Pulumi Cloud, the stack's file under .pulumi/locks/ on a file backend)."
-        )
-    # The engine's own error diagnostics say more than the CLI's exit report; fall back to its last lines.
-    detail = "\n".join(errors) or "\n".join(str(exc).strip().splitlines()[-15:])
-    return f"{what} failed (stack {spec.stack_name}):\n{detail}"
