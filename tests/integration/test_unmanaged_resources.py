@@ -66,7 +66,9 @@ def test_unmanaged_bucket_and_hand_made_policy_are_reported_and_the_bucket_can_b
         assert "named like the project's dev resources" in found_bucket["note"]
         [found_policy] = about(report, f"{role}/{policy}")
         assert (found_policy["category"], found_policy["kind"], found_policy["environment"]) == ("live", "extra", "dev")
-        assert (found_policy["layer"], found_policy["type"]) == ("processing", "aws:iam/rolePolicy:RolePolicy")
+        # An extra on a managed role is that role's live drift, found by reading the role back.
+        assert (found_policy["layer"], found_policy["type"]) == ("processing", "aws:iam/role:Role")
+        assert found_policy["resource"].endswith("-role"), found_policy
         assert found_policy["status"] == "drift"
         assert report["summary"]["compared"]["unmanaged"] > 0
         # Nothing the sandbox keeps for itself (its tap queues, its doorbell) is taken for the project's.

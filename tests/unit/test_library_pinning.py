@@ -52,8 +52,8 @@ def release_next(source: Path, destination: Path, dist: Path) -> Path:
     pyproject.write_text(pyproject.read_text().replace(f'version = "{CURRENT}"', f'version = "{NEXT}"'))
     context = destination / "src" / "pipeline_infra" / "context.py"
     original = context.read_text()
-    assert '"ManagedBy": "pulumi"' in original, "the default tags moved; point this test at their new home"
-    context.write_text(original.replace('"ManagedBy": "pulumi"', f'"ManagedBy": "{NEXT_TAG}"'))
+    assert 'MANAGED_BY_TAG: "pulumi"' in original, "the default tags moved; point this test at their new home"
+    context.write_text(original.replace('MANAGED_BY_TAG: "pulumi"', f'MANAGED_BY_TAG: "{NEXT_TAG}"'))
     build_library_wheel(destination, dist)
     return dist / f"pipeline_infra-{NEXT}-py3-none-any.whl"
 
