@@ -8,14 +8,12 @@ from __future__ import annotations
 import re
 import sys
 
-
 import pytest
 
 from pipeline_infra.settings import load_settings
 from pipeline_infra_tools.graph import environment_picture
 from pipeline_infra_tools.workspace import Workspace
 from tests.conftest import ROOT
-
 
 README = ROOT / "README.md"
 BEGIN, END = "<!-- graph:prod:begin -->", "<!-- graph:prod:end -->"

@@ -124,11 +124,11 @@ def add_flows(graph: SystemGraph, documents: list[Mapping[str, Any]], external: 
             if bus is not None:
                 graph.add_edge(Edge(bus.id, node.id, "matches"))
         elif node.type == TARGET:
-            rule = index.get(str(inputs.get("rule")))
+            matching = index.get(str(inputs.get("rule")))
             target = index.get(str(inputs.get("arn")))
-            if rule is not None and target is not None:
-                graph.add_edge(Edge(rule.id, target.id, "invokes" if target.type == FUNCTION else "delivers"))
-                _failure(graph, index, rule, inputs)
+            if matching is not None and target is not None:
+                graph.add_edge(Edge(matching.id, target.id, "invokes" if target.type == FUNCTION else "delivers"))
+                _failure(graph, index, matching, inputs)
         elif node.type == MAPPING:
             source, function = index.get(str(inputs.get("eventSourceArn"))), index.get(str(inputs.get("functionName")))
             if source is not None and function is not None:

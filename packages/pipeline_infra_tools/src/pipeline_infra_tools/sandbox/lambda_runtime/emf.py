@@ -51,9 +51,10 @@ def _values(record: dict[str, Any], name: str) -> list[float]:
     values = value if isinstance(value, list) else [value]
     if not values or len(values) > MAX_VALUES_PER_METRIC:
         raise EmfFormatError(f"metric {name!r} must hold 1 to {MAX_VALUES_PER_METRIC} values, got {len(values)}")
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+    numbers = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numbers) != len(values):
         raise EmfFormatError(f"metric {name!r} must hold a number or a list of numbers, got {value!r}")
-    return [float(v) for v in values]
+    return numbers
 
 
 def _dimensions(record: dict[str, Any], keys: Any) -> list[dict[str, str]]:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import queue
+import site
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline_infra_tools import lambda_worker
 from pipeline_infra_tools.lambda_worker import HANDLER_ENV, LOG_FILE_ENV
 
 if TYPE_CHECKING:
@@ -122,6 +124,12 @@ class ExecutionEnvironment:
             self._process = None
 
 
+# Where this runtime's own worker module is found, put after the function's code so the worker that runs a function
+# is always the one this runtime speaks with (a source checkout beside another installed copy); an installed
+# tool's site-packages is on the interpreter's path already and is not repeated ahead of the standard library.
+_WORKER_ROOT = str(Path(lambda_worker.__file__).resolve().parents[1])
+WORKER_PATH = () if _WORKER_ROOT in {str(Path(p).resolve()) for p in site.getsitepackages()} else (_WORKER_ROOT,)
+
 # Execution environments one function may have at once, as Lambda scales a function out under load.
 MAX_ENVIRONMENTS_PER_FUNCTION = 3
 
@@ -217,7 +225,7 @@ class FunctionPool:
             **inherited,
             **spec.environment,
             **self._extra_env,
-            "PYTHONPATH": str(code),
+            "PYTHONPATH": os.pathsep.join((str(code), *WORKER_PATH)),
             HANDLER_ENV: spec.handler,
             LOG_FILE_ENV: str(self.log_path(spec.name)),
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,
