@@ -7,7 +7,9 @@ The parent starts it with the function's environment, its role's credentials and
 first on PYTHONPATH, then sends one JSON line per invocation on stdin and reads one JSON line back. Whatever
 the handler prints (Powertools' structured logs, EMF metrics) goes to the function's log file, as it would
 go to CloudWatch Logs, one JSON object a line: a line that is not one already (a stray print, a warning) is
-wrapped in one, and a handler's error is written as one record with its stack trace inside.
+wrapped in one, and a handler's error is written as one record with its stack trace inside. The EMF records
+among those lines (`_aws.CloudWatchMetrics`) also go back with the reply (`metrics`), so the parent publishes
+them into the emulator's CloudWatch as CloudWatch Logs would.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ class JsonLines:
     def __init__(self, sink: IO[str], stream: str, level: str) -> None:
         self.sink, self.stream, self.level = sink, stream, level
         self._pending = ""
+        # EMF records printed since the parent last took them (`take_metrics`).
+        self.metrics: list[dict[str, Any]] = []
 
     def write(self, text: str) -> int:
         self._pending += text
@@ -87,11 +91,14 @@ class JsonLines:
             return
         if line.startswith("{"):
             try:
-                if isinstance(json.loads(line), dict):
-                    self.sink.write(line + "\n")
-                    return
+                record = json.loads(line)
             except json.JSONDecodeError:
-                pass
+                record = None
+            if isinstance(record, dict):
+                self.sink.write(line + "\n")
+                if _is_emf(record):
+                    self.metrics.append(record)
+                return
         self.sink.write(json.dumps(self._record(message=line)) + "\n")
 
     def error(self, request_id: str, err: BaseException) -> None:
@@ -120,6 +127,20 @@ class JsonLines:
         }
 
 
+def _is_emf(record: dict[str, Any]) -> bool:
+    # The same test as the runtime's emf.is_emf, repeated so this module imports nothing of the tool.
+    return isinstance(record.get("_aws"), dict) and "CloudWatchMetrics" in record["_aws"]
+
+
+def take_metrics(*streams: JsonLines) -> list[dict[str, Any]]:
+    """The EMF records the streams saw since the last call (a partial last line is not a record yet)."""
+    taken: list[dict[str, Any]] = []
+    for stream in streams:
+        taken += stream.metrics
+        stream.metrics = []
+    return taken
+
+
 def main() -> int:
     # Keep the real stdout for replies; everything the handler prints goes to the log file instead.
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
@@ -145,6 +166,9 @@ def main() -> int:
                 "stackTrace": traceback.format_exception(err)[-5:],
             }
             stderr.error(request["request_id"], err)
+        metrics = take_metrics(stdout, stderr)
+        if metrics:
+            reply["metrics"] = metrics
         replies.write(json.dumps(reply, default=str) + "\n")
     return 0
 

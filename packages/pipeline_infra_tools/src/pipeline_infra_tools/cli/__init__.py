@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "pipeline_infra_tools.cli.policy_command",
     "pipeline_infra_tools.cli.replication_command",
     "pipeline_infra_tools.cli.artifact_command",
+    "pipeline_infra_tools.cli.status_command",
+    "pipeline_infra_tools.cli.graph_command",
 )
 
 EXIT_OK = 0

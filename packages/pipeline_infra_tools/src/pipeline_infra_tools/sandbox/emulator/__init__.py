@@ -21,6 +21,7 @@ from pipeline_infra_tools.sandbox.emulator.iam import (
     unknown_conditions_do_not_deny,
     unknown_resources_are_checked_by_action,
 )
+from pipeline_infra_tools.sandbox.emulator.metric_statistics import metric_statistics_answer_percentiles
 from pipeline_infra_tools.sandbox.emulator.request_counts import count_every_request
 from pipeline_infra_tools.sandbox.emulator.s3 import (
     copies_need_read_on_their_source,
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     stream_records_ring_a_doorbell()
     event_invoke_configs_are_replaced()
     queue_attributes_keep_the_policy()
+    metric_statistics_answer_percentiles()
     from moto.server import main as moto_main
 
     from pipeline_infra_tools.sandbox import faults

@@ -7,24 +7,27 @@ import hashlib
 import json
 import os
 import queue
+import site
 import subprocess
 import sys
 import threading
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline_infra_tools import lambda_worker
 from pipeline_infra_tools.lambda_worker import HANDLER_ENV, LOG_FILE_ENV
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from pipeline_infra_tools.sandbox.lambda_runtime.deployment import FunctionSpec
 
 # Credentials for a role ARN: {"AccessKeyId", "SecretAccessKey", "SessionToken"}.
 RoleCredentials = dict[str, str]
+# Takes the EMF records one invocation printed: (function name, region, records); must return at once.
+MetricSink = Callable[[str, str, list[dict[str, Any]]], None]
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,10 @@ def unpack_code(zip_path: Path, code_root: Path) -> Path:
 class ExecutionEnvironment:
     """One worker process for one function; invocations are serialised, as in one Lambda environment."""
 
-    def __init__(self, spec: FunctionSpec, env: dict[str, str]) -> None:
+    def __init__(self, spec: FunctionSpec, env: dict[str, str], metrics: MetricSink | None = None) -> None:
         self.spec = spec
         self._env = env
+        self._metrics = metrics
         self._process: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
 
@@ -75,6 +79,8 @@ class ExecutionEnvironment:
             message = f"Task timed out after {self.spec.timeout_seconds}.00 seconds"
             return Invocation(self.spec.name, request_id, False, error_type="Sandbox.Timedout", error_message=message)
         reply = json.loads(reply_line)
+        if reply.get("metrics") and self._metrics is not None:
+            self._metrics(self.spec.name, self.spec.region, reply["metrics"])
         if reply["ok"]:
             return Invocation(self.spec.name, request_id, True, result=reply["result"])
         return Invocation(
@@ -117,6 +123,12 @@ class ExecutionEnvironment:
                     self._process.kill()
             self._process = None
 
+
+# Where this runtime's own worker module is found, put after the function's code so the worker that runs a function
+# is always the one this runtime speaks with (a source checkout beside another installed copy); an installed
+# tool's site-packages is on the interpreter's path already and is not repeated ahead of the standard library.
+_WORKER_ROOT = str(Path(lambda_worker.__file__).resolve().parents[1])
+WORKER_PATH = () if _WORKER_ROOT in {str(Path(p).resolve()) for p in site.getsitepackages()} else (_WORKER_ROOT,)
 
 # Execution environments one function may have at once, as Lambda scales a function out under load.
 MAX_ENVIRONMENTS_PER_FUNCTION = 3
@@ -166,8 +178,10 @@ class FunctionPool:
         state_dir: Path,
         role_credentials: Callable[[str], RoleCredentials],
         extra_env: dict[str, str] | None = None,
+        metrics: MetricSink | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self._metrics = metrics
         self.code_root = state_dir / "runtime" / "code"
         self.log_root = state_dir / "runtime" / "logs"
         self._role_credentials = role_credentials
@@ -194,7 +208,9 @@ class FunctionPool:
             if current is not None:
                 current.stop()  # redeployed: the next invocations are cold starts with the new code
             group = _EnvironmentGroup(
-                spec, lambda: ExecutionEnvironment(spec, self._process_env(spec)), MAX_ENVIRONMENTS_PER_FUNCTION
+                spec,
+                lambda: ExecutionEnvironment(spec, self._process_env(spec), self._metrics),
+                MAX_ENVIRONMENTS_PER_FUNCTION,
             )
             self._groups[spec.name] = group
             return group
@@ -209,7 +225,7 @@ class FunctionPool:
             **inherited,
             **spec.environment,
             **self._extra_env,
-            "PYTHONPATH": str(code),
+            "PYTHONPATH": os.pathsep.join((str(code), *WORKER_PATH)),
             HANDLER_ENV: spec.handler,
             LOG_FILE_ENV: str(self.log_path(spec.name)),
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,

@@ -16,6 +16,7 @@ from pipeline_infra_tools.sandbox.lambda_runtime.deployment import Deployment, F
 from pipeline_infra_tools.sandbox.lambda_runtime.files import INFLIGHT_FILE, PIPE_POSITIONS_FILE
 from pipeline_infra_tools.sandbox.lambda_runtime.functions import FunctionPool, Invocation, RoleCredentials
 from pipeline_infra_tools.sandbox.lambda_runtime.inflight import InFlight
+from pipeline_infra_tools.sandbox.lambda_runtime.metric_publisher import MetricPublisher
 from pipeline_infra_tools.sandbox.lambda_runtime.pollers import (
     VISIBILITY_MARGIN_SECONDS,
     DoorbellPoller,
@@ -71,7 +72,13 @@ class LambdaRuntime:
         self.taps = RuleTaps(self.events, self.sqs)
         self.pipes = PipeReader(self.roles, client("pipes"), checkpoints=state_dir / PIPE_POSITIONS_FILE)
         self.inflight = InFlight(state_dir / INFLIGHT_FILE)
-        self.pool = FunctionPool(endpoint, state_dir, self.role_credentials)
+        # The functions' EMF lines become CloudWatch metrics, published as the administrator in each function's region.
+        self.metrics = MetricPublisher(
+            lambda metrics_region: emulator_client(
+                emulator_session(access_key_id, secret_access_key, metrics_region), "cloudwatch", endpoint
+            )
+        )
+        self.pool = FunctionPool(endpoint, state_dir, self.role_credentials, metrics=self.metrics.submit)
         self.deployment = Deployment()
         self.invoker = AsyncInvoker(
             self.deployment, self.pool, self.roles, ResourcePolicies(client("lambda"), self.sqs, endpoint)
@@ -179,6 +186,7 @@ class LambdaRuntime:
     def close(self) -> None:
         self.deliveries.shutdown(wait=False, cancel_futures=True)
         self.pool.stop()
+        self.metrics.close()
 
     def describe(self) -> dict[str, Any]:
         return {
