@@ -13,6 +13,10 @@ import boto3
 from botocore.config import Config
 
 EMULATOR_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
+# The local runtime plays AWS's own machinery (rule deliveries, EMF extraction, Pipes); its calls carry this in
+# their user agent, so the emulator's request counts tell them from a deploy's or an operator's.
+RUNTIME_USER_AGENT = "pipeline-infra-sandbox-runtime"
+RUNTIME_CLIENT_CONFIG = EMULATOR_CLIENT_CONFIG.merge(Config(user_agent_extra=RUNTIME_USER_AGENT))
 
 
 def emulator_session(
@@ -27,10 +31,10 @@ def emulator_session(
     )
 
 
-def emulator_client(session: boto3.Session, service: str, endpoint: str) -> Any:
+def emulator_client(session: boto3.Session, service: str, endpoint: str, config: Config | None = None) -> Any:
     """A client of `service` at the emulator's `endpoint`."""
     make: Any = session.client  # the service name is a runtime value, which the stubs' overloads cannot take
-    return make(service, endpoint_url=endpoint, config=EMULATOR_CLIENT_CONFIG)
+    return make(service, endpoint_url=endpoint, config=config or EMULATOR_CLIENT_CONFIG)
 
 
 def emulator_clients(
@@ -41,4 +45,11 @@ def emulator_clients(
     return {service: emulator_client(session, service, endpoint) for service in services}
 
 
-__all__ = ["EMULATOR_CLIENT_CONFIG", "emulator_client", "emulator_clients", "emulator_session"]
+__all__ = [
+    "EMULATOR_CLIENT_CONFIG",
+    "RUNTIME_CLIENT_CONFIG",
+    "RUNTIME_USER_AGENT",
+    "emulator_client",
+    "emulator_clients",
+    "emulator_session",
+]

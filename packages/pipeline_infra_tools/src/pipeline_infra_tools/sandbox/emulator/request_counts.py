@@ -3,8 +3,9 @@
 `GET {endpoint}/sandbox-api/requests` returns the counts since the emulator started (or since the last
 `DELETE`); `DELETE` resets them. A deploy that changes nothing should make no write: the benchmark and the
 tests check it here, where every client's calls arrive, rather than trusting the client's own account.
-Calls signed with an assumed role's key (the functions at work) are counted apart from the administrator's
-(deploys, operators), so a deploy's writes are not confused with replication's.
+Calls are counted by caller: `role` (signed with an assumed role's key: the functions at work), `runtime` (the
+local runtime playing AWS's own machinery: deliveries, EMF metrics, Pipes; marked in its user agent) and
+`administrator` (deploys, operators), so a deploy's writes are not confused with replication's.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import threading
 import urllib.request
 from collections import Counter
 from typing import TYPE_CHECKING, Any
+
+from pipeline_infra_tools.sandbox.clients import RUNTIME_USER_AGENT
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,6 +37,12 @@ def action_of(environ: dict[str, Any], form_action: str) -> tuple[str, bool]:
         return action, not action.startswith(_READ_PREFIXES)
     method = str(environ.get("REQUEST_METHOD", "GET"))
     return method, method not in _READ_METHODS
+
+
+def caller_of(environ: dict[str, Any], assumed_role: bool) -> str:
+    if assumed_role:
+        return "role"
+    return "runtime" if RUNTIME_USER_AGENT in environ.get("HTTP_USER_AGENT", "") else "administrator"
 
 
 class RequestCounts:
@@ -90,7 +99,7 @@ def count_every_request(describe: Callable[[dict[str, Any]], RequestInfo]) -> No
         if not path.startswith(("/sandbox-api", "/moto-api")):
             request = describe(environ)
             action, write = action_of(environ, request.action)
-            COUNTS.add("role" if request.assumed_role else "administrator", request.service or "unknown", action, write)
+            COUNTS.add(caller_of(environ, request.assumed_role), request.service or "unknown", action, write)
         return original(self, environ, start_response)
 
     DomainDispatcherApplication.__call__ = dispatch  # type: ignore[method-assign]

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pipeline_infra_tools.sandbox.clients import emulator_client, emulator_session
+from pipeline_infra_tools.sandbox.clients import RUNTIME_CLIENT_CONFIG, emulator_client, emulator_session
 from pipeline_infra_tools.sandbox.doorbell import STREAM_DOORBELL_QUEUE
 from pipeline_infra_tools.sandbox.lambda_runtime.async_invoke import AsyncInvoker
 from pipeline_infra_tools.sandbox.lambda_runtime.deployment import Deployment, FunctionSpec, RuleSpec, TargetSpec
@@ -64,7 +64,7 @@ class LambdaRuntime:
         session = emulator_session(access_key_id, secret_access_key, region)
 
         def client(service: str) -> Any:
-            return emulator_client(session, service, endpoint)
+            return emulator_client(session, service, endpoint, RUNTIME_CLIENT_CONFIG)
 
         self.sqs, self.sts, self.events, self.s3 = client("sqs"), client("sts"), client("events"), client("s3")
         self.dynamodb = client("dynamodb")
@@ -75,7 +75,10 @@ class LambdaRuntime:
         # The functions' EMF lines become CloudWatch metrics, published as the administrator in each function's region.
         self.metrics = MetricPublisher(
             lambda metrics_region: emulator_client(
-                emulator_session(access_key_id, secret_access_key, metrics_region), "cloudwatch", endpoint
+                emulator_session(access_key_id, secret_access_key, metrics_region),
+                "cloudwatch",
+                endpoint,
+                RUNTIME_CLIENT_CONFIG,
             )
         )
         self.pool = FunctionPool(endpoint, state_dir, self.role_credentials, metrics=self.metrics.submit)

@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pipeline_infra_tools.sandbox.clients import emulator_client, emulator_session
+from pipeline_infra_tools.sandbox.clients import RUNTIME_CLIENT_CONFIG, emulator_client, emulator_session
 from pipeline_infra_tools.sandbox.deliveries import refusal
 from pipeline_infra_tools.sandbox.service_grants import Decision, ServiceRequest
 
@@ -66,7 +66,7 @@ class ServiceRoles:
             session = emulator_session(
                 credentials["AccessKeyId"], credentials["SecretAccessKey"], self.region, credentials["SessionToken"]
             )
-            made = emulator_client(session, aws_service, self.endpoint)
+            made = emulator_client(session, aws_service, self.endpoint, RUNTIME_CLIENT_CONFIG)
             with self._lock:
                 self._clients.setdefault(key, made)
         return self._clients[key]
