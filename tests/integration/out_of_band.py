@@ -281,13 +281,17 @@ def remove_permission(sandbox: DeployedSandbox, record: Record) -> Iterator[None
     try:
         yield
     finally:
-        lambda_.add_permission(
-            FunctionName=inputs["function"],
-            StatementId=record["id"],
-            Action=inputs["action"],
-            Principal=inputs["principal"],
-            SourceArn=inputs["sourceArn"],
-        )
+        # Undo puts the statement back only where a deploy has not already: AWS refuses a second statement with the
+        # same id, the emulator would keep both.
+        statements = json.loads(lambda_.get_policy(FunctionName=inputs["function"])["Policy"])["Statement"]
+        if all(statement.get("Sid") != record["id"] for statement in statements):
+            lambda_.add_permission(
+                FunctionName=inputs["function"],
+                StatementId=record["id"],
+                Action=inputs["action"],
+                Principal=inputs["principal"],
+                SourceArn=inputs["sourceArn"],
+            )
 
 
 @contextmanager
