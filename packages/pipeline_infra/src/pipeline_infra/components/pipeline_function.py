@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from pipeline_infra.components.aliases import carry_over
+from pipeline_infra.components.vpc_placement import VpcPlacement
 from pipeline_infra.function_environment import (
     METRICS_NAMESPACE,
     POWERTOOLS_LOG_LEVEL_ENV,
@@ -51,6 +52,8 @@ class FunctionSpec:
     """POWERTOOLS_LOG_LEVEL."""
     extra_environment: Mapping[str, str] = field(default_factory=dict)
     """Variables from settings for every function; the component's own variables win over them."""
+    vpc: VpcPlacement | None = None
+    """The subnets and security groups of the environment's VPC; None runs the function outside any VPC."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -93,9 +96,9 @@ class PipelineFunction(pulumi.ComponentResource):
             f"{name}-policy",
             name=f"{spec.function_name}-policy",
             role=self.role.id,
-            policy=pulumi.Output.all(self.log_group.arn, args.statements).apply(
-                lambda values: json.dumps(self._policy(values[0], list(values[1]), spec.tracing))
-            ),
+            policy=pulumi.Output.all(
+                self.log_group.arn, args.statements, spec.vpc.statements() if spec.vpc else []
+            ).apply(lambda values: json.dumps(self._policy(values[0], [*values[2], *values[1]], spec.tracing))),
             opts=child,
         )
         self.function = aws.lambda_.Function(
@@ -111,6 +114,7 @@ class PipelineFunction(pulumi.ComponentResource):
             reserved_concurrent_executions=spec.reserved_concurrency,
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active" if spec.tracing else "PassThrough"),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=self.log_group.name),
+            vpc_config=spec.vpc.vpc_config() if spec.vpc else None,
             environment=aws.lambda_.FunctionEnvironmentArgs(
                 variables=pulumi.Output.from_input(args.environment).apply(
                     lambda env: {**self._powertools(spec), **spec.extra_environment, **env}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline_infra.settings.loader import CONFIG_DIR_ENV, deep_merge, find_config_dir, load_settings
+from pipeline_infra.settings.network import NetworkSettings
 from pipeline_infra.settings.models import (
     ApprovedDifference,
     ApprovedDifferences,
@@ -28,6 +29,7 @@ __all__ = [
     "EnvironmentSettings",
     "FunctionSettings",
     "FunctionsSettings",
+    "NetworkSettings",
     "NotificationSettings",
     "ProjectSettings",
     "ReplicationSettings",
