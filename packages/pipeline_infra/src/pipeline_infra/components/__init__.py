@@ -9,7 +9,8 @@ from __future__ import annotations
 from pipeline_infra.components.change_capture import ChangeCapture, ChangeCaptureArgs, ReplicationPath
 from pipeline_infra.components.data_bucket import DataBucket, DataBucketArgs
 from pipeline_infra.components.drift_checker import DriftChecker, DriftCheckerArgs
-from pipeline_infra.components.function_network import EndpointAccess, FunctionNetwork, FunctionNetworkArgs
+from pipeline_infra.components.endpoints import EndpointAccess
+from pipeline_infra.components.function_network import FunctionNetwork, FunctionNetworkArgs
 from pipeline_infra.components.message_queue import MessageQueue, MessageQueueArgs
 from pipeline_infra.components.notification_topics import NotificationTopics, NotificationTopicsArgs, TopicSubscription
 from pipeline_infra.components.pipeline_function import FunctionSpec, PipelineFunction, PipelineFunctionArgs

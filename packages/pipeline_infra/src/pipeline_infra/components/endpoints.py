@@ -1,8 +1,10 @@
-"""One VPC endpoint: a gateway endpoint on route tables, or an interface endpoint with private DNS."""
+"""One VPC endpoint (a gateway endpoint on route tables, or an interface endpoint with private DNS), and what
+the endpoints' policies let through."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pulumi
@@ -12,6 +14,37 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from pipeline_infra.policies import PolicyDocument
+
+
+@dataclass(kw_only=True, frozen=True)
+class EndpointAccess:
+    """What the endpoint policies let through: this environment's resources and, in the replication source,
+    the targets' buckets, tables and writer roles the replicas are written with."""
+
+    accounts: Sequence[str]
+    """Accounts whose principals may use the endpoints (this environment's, and the targets' in the source)."""
+    bucket_arns: Sequence[pulumi.Input[str]]
+    """This environment's buckets."""
+    replica_bucket_arns: Sequence[pulumi.Input[str]] = ()
+    """The targets' buckets the replicator writes (replication source only)."""
+    table_arns: Sequence[pulumi.Input[str]]
+    """This environment's tables."""
+    replica_table_arns: Sequence[pulumi.Input[str]] = ()
+    """The targets' config tables the replicator writes (replication source only)."""
+    queue_arns: Sequence[pulumi.Input[str]]
+    """This environment's queues."""
+    topic_arns: Sequence[pulumi.Input[str]]
+    """This environment's topics."""
+    assumed_role_arns: Sequence[pulumi.Input[str]] = ()
+    """Roles the functions assume (the targets' writer roles); none: STS lets nothing through."""
+    log_group_arns: Sequence[pulumi.Input[str]]
+    """Log groups of this environment's functions."""
+    rule_arns: Sequence[pulumi.Input[str]]
+    """This environment's EventBridge rules."""
+    bus_arns: Sequence[pulumi.Input[str]]
+    """This environment's event buses."""
+    metrics_namespace: str
+    """The one CloudWatch namespace metrics may be put in."""
 
 
 def service_name(region: str, service: str) -> str:
@@ -65,4 +98,4 @@ def interface_endpoint(
 
 
 def _json(policy: pulumi.Input[PolicyDocument]) -> pulumi.Output[str]:
-    return pulumi.Output.from_input(policy).apply(lambda document: json.dumps(document))
+    return pulumi.Output.from_input(policy).apply(json.dumps)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_aws as aws
 
-from pipeline_infra.components.endpoints import gateway_endpoint, interface_endpoint
+from pipeline_infra.components.endpoints import EndpointAccess, gateway_endpoint, interface_endpoint
 from pipeline_infra.components.tracing_endpoint import TracingEndpoint, TracingEndpointArgs
 from pipeline_infra.policies import network
 
@@ -29,27 +29,6 @@ if TYPE_CHECKING:
 
 TYPE_TOKEN = "pipeline-infra:network:FunctionNetwork"
 HTTPS = 443
-
-
-@dataclass(kw_only=True, frozen=True)
-class EndpointAccess:
-    """What the endpoint policies let through: this environment's resources and, in the replication source,
-    the targets' buckets, tables and writer roles the replicas are written with."""
-
-    accounts: Sequence[str]
-    """Accounts whose principals may use the endpoints (this environment's, and the targets' in the source)."""
-    bucket_arns: Sequence[pulumi.Input[str]]
-    replica_bucket_arns: Sequence[pulumi.Input[str]] = ()
-    table_arns: Sequence[pulumi.Input[str]]
-    replica_table_arns: Sequence[pulumi.Input[str]] = ()
-    queue_arns: Sequence[pulumi.Input[str]]
-    topic_arns: Sequence[pulumi.Input[str]]
-    assumed_role_arns: Sequence[pulumi.Input[str]] = ()
-    """Roles the functions assume (the targets' writer roles); none: STS lets nothing through."""
-    log_group_arns: Sequence[pulumi.Input[str]]
-    rule_arns: Sequence[pulumi.Input[str]]
-    bus_arns: Sequence[pulumi.Input[str]]
-    metrics_namespace: str
 
 
 @dataclass(kw_only=True, frozen=True)

@@ -10,7 +10,6 @@ import pulumi
 import pulumi_aws as aws
 
 from pipeline_infra.components.aliases import carry_over
-from pipeline_infra.components.vpc_placement import VpcPlacement
 from pipeline_infra.function_environment import (
     METRICS_NAMESPACE,
     POWERTOOLS_LOG_LEVEL_ENV,
@@ -22,6 +21,8 @@ from pipeline_infra.policies import documents
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+
+    from pipeline_infra.components.vpc_placement import VpcPlacement
 
 TYPE_TOKEN = "pipeline-infra:shared:PipelineFunction"
 

@@ -17,7 +17,11 @@ from pipeline_infra.policies.documents import NETWORK_INTERFACE_WILDCARD_ACTIONS
 # resource-level permission (NETWORK_INTERFACE_WILDCARD_ACTIONS; DescribeSubnets is in AWS's
 # AWSLambdaVPCAccessExecutionRole since its version 3). Create, Delete, Assign and Unassign are scoped to this
 # account's and region's network interfaces, and Create also to the configured subnets and security groups.
-NETWORK_INTERFACE_ACTIONS = ("ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses")
+NETWORK_INTERFACE_ACTIONS = (
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
 
 # Actions an endpoint policy may allow on Resource "*", because the action supports no resource-level
 # permission: CloudWatch's PutMetricData (narrowed by the `cloudwatch:namespace` condition to the project's
@@ -40,7 +44,13 @@ S3_OBJECT_ACTIONS = (
     "s3:PutObjectTagging",
 )
 S3_BUCKET_ACTIONS = ("s3:ListBucket",)
-DYNAMODB_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem")
+DYNAMODB_ACTIONS = (
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+)
 SQS_ACTIONS = (
     "sqs:ChangeMessageVisibility",
     "sqs:DeleteMessage",
@@ -95,7 +105,9 @@ def _objects_and_buckets(bucket_arns: list[str]) -> list[str]:
 def s3_endpoint(bucket_arns: list[str], replica_bucket_arns: list[str], accounts: list[str]) -> PolicyDocument:
     """This environment's bucket; in the replication source, also the targets' buckets the replicas go to."""
     statements = [
-        _allow("ThisEnvironmentsBucket", S3_OBJECT_ACTIONS + S3_BUCKET_ACTIONS, _objects_and_buckets(bucket_arns), accounts)
+        _allow(
+            "ThisEnvironmentsBucket", S3_OBJECT_ACTIONS + S3_BUCKET_ACTIONS, _objects_and_buckets(bucket_arns), accounts
+        )
     ]
     if replica_bucket_arns:
         statements.append(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pipeline_infra.settings.loader import CONFIG_DIR_ENV, deep_merge, find_config_dir, load_settings
-from pipeline_infra.settings.network import NetworkSettings
 from pipeline_infra.settings.models import (
     ApprovedDifference,
     ApprovedDifferences,
@@ -20,6 +19,7 @@ from pipeline_infra.settings.models import (
     TableSettings,
     UnmanagedApproval,
 )
+from pipeline_infra.settings.network import NetworkSettings
 
 __all__ = [
     "CONFIG_DIR_ENV",

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline_infra.exceptions import UnknownEnvironmentError
-from pipeline_infra.settings.network import NetworkSettings
+from pipeline_infra.settings.network import NetworkSettings  # noqa: TC001 (pydantic resolves it at runtime)
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (

@@ -53,7 +53,11 @@ def create_security_group(request: ResourceRequest, ctx: ResourceContext) -> tup
             GroupName=name,
             Description=str(inputs.get("description") or "Managed by Pulumi"),
             VpcId=vpc_id,
-            **({"TagSpecifications": [{"ResourceType": "security-group", "Tags": tag_list(ctx.tags)}]} if ctx.tags else {}),
+            **(
+                {"TagSpecifications": [{"ResourceType": "security-group", "Tags": tag_list(ctx.tags)}]}
+                if ctx.tags
+                else {}
+            ),
         )["GroupId"]
         # AWS opens every new group's egress to 0.0.0.0/0; the provider revokes that rule on create, as here,
         # so a group's only rules are the ones the code declares.
@@ -246,7 +250,10 @@ def create_vpc_endpoint(request: ResourceRequest, ctx: ResourceContext) -> tuple
             **_changes(found.get("RouteTableIds") or [], routes, "AddRouteTableIds", "RemoveRouteTableIds"),
             **_changes(found.get("SubnetIds") or [], subnets, "AddSubnetIds", "RemoveSubnetIds"),
             **_changes(
-                [g["GroupId"] for g in found.get("Groups") or []], groups, "AddSecurityGroupIds", "RemoveSecurityGroupIds"
+                [g["GroupId"] for g in found.get("Groups") or []],
+                groups,
+                "AddSecurityGroupIds",
+                "RemoveSecurityGroupIds",
             ),
             **({"PrivateDnsEnabled": bool(inputs["privateDnsEnabled"])} if kind == "Interface" else {}),
         )

@@ -57,9 +57,7 @@ def rule_key(id_: str, inputs: Inputs, outputs: Outputs) -> tuple[str, ...]:
 
 
 def read_rule(id_: str, inputs: Inputs, outputs: Outputs, ctx: ResourceContext) -> Inputs | None:
-    found = ignore_missing(
-        ctx.clients.ec2.describe_security_group_rules, *RULE_MISSING, SecurityGroupRuleIds=[id_]
-    )
+    found = ignore_missing(ctx.clients.ec2.describe_security_group_rules, *RULE_MISSING, SecurityGroupRuleIds=[id_])
     rules = (found or {}).get("SecurityGroupRules") or []
     if not rules:
         return None
