@@ -1,10 +1,11 @@
 """Policy documents of the functions' network: the execution role's network-interface grants and the VPC
 endpoint policies. Pure functions of plain values, so tests check them without Pulumi.
 
-An endpoint policy is a second gate: a request through the endpoint must be allowed both by it and by the
-caller's own policies. Each allows only the actions the functions use, on this environment's resources (and,
-for S3, DynamoDB and STS in the replication source, the targets' buckets, tables and writer roles), and only
-to principals of the environments' own accounts.
+Resources are listed in the order the caller gives them (the same in every environment, so drift compares
+them position by position). An endpoint policy is a second gate: a request through the endpoint must be
+allowed both by it and by the caller's own policies. Each allows only the actions the functions use, on this
+environment's resources (and, for S3, DynamoDB and STS in the replication source, the targets' buckets,
+tables and writer roles), and only to principals of the environments' own accounts.
 """
 
 from __future__ import annotations
@@ -75,8 +76,8 @@ def network_interfaces(
 ) -> list[dict[str, Any]]:
     """What Lambda needs of the execution role to attach the function to its subnets."""
     interfaces = ec2_arn(region, account_id, "network-interface/*")
-    placement = [ec2_arn(region, account_id, f"subnet/{subnet}") for subnet in sorted(subnet_ids)]
-    placement += [ec2_arn(region, account_id, f"security-group/{group}") for group in sorted(security_group_ids)]
+    placement = [ec2_arn(region, account_id, f"subnet/{subnet}") for subnet in subnet_ids]
+    placement += [ec2_arn(region, account_id, f"security-group/{group}") for group in security_group_ids]
     return [
         statement("CreateNetworkInterfaces", ["ec2:CreateNetworkInterface"], [interfaces, *placement]),
         statement("ManageNetworkInterfaces", list(NETWORK_INTERFACE_ACTIONS), [interfaces]),
@@ -99,7 +100,7 @@ def _allow(
 
 
 def _objects_and_buckets(bucket_arns: list[str]) -> list[str]:
-    return [arn for bucket in sorted(bucket_arns) for arn in (bucket, f"{bucket}/*")]
+    return [arn for bucket in bucket_arns for arn in (bucket, f"{bucket}/*")]
 
 
 def s3_endpoint(bucket_arns: list[str], replica_bucket_arns: list[str], accounts: list[str]) -> PolicyDocument:
@@ -122,18 +123,18 @@ def s3_endpoint(bucket_arns: list[str], replica_bucket_arns: list[str], accounts
 
 
 def dynamodb_endpoint(table_arns: list[str], replica_table_arns: list[str], accounts: list[str]) -> PolicyDocument:
-    statements = [_allow("ThisEnvironmentsTables", DYNAMODB_ACTIONS, sorted(table_arns), accounts)]
+    statements = [_allow("ThisEnvironmentsTables", DYNAMODB_ACTIONS, list(table_arns), accounts)]
     if replica_table_arns:
-        statements.append(_allow("ReplicaTables", DYNAMODB_ACTIONS, sorted(replica_table_arns), accounts))
+        statements.append(_allow("ReplicaTables", DYNAMODB_ACTIONS, list(replica_table_arns), accounts))
     return document(*statements)
 
 
 def sqs_endpoint(queue_arns: list[str], accounts: list[str]) -> PolicyDocument:
-    return document(_allow("ThisEnvironmentsQueues", SQS_ACTIONS, sorted(queue_arns), accounts))
+    return document(_allow("ThisEnvironmentsQueues", SQS_ACTIONS, list(queue_arns), accounts))
 
 
 def sns_endpoint(topic_arns: list[str], accounts: list[str]) -> PolicyDocument:
-    return document(_allow("ThisEnvironmentsTopics", SNS_ACTIONS, sorted(topic_arns), accounts))
+    return document(_allow("ThisEnvironmentsTopics", SNS_ACTIONS, list(topic_arns), accounts))
 
 
 def sts_endpoint(role_arns: list[str], accounts: list[str]) -> PolicyDocument:
@@ -142,11 +143,11 @@ def sts_endpoint(role_arns: list[str], accounts: list[str]) -> PolicyDocument:
         return document(
             {"Sid": "NothingToAssume", "Effect": "Deny", "Principal": "*", "Action": "sts:*", "Resource": "*"}
         )
-    return document(_allow("AssumeWriterRoles", STS_ACTIONS, sorted(role_arns), accounts))
+    return document(_allow("AssumeWriterRoles", STS_ACTIONS, list(role_arns), accounts))
 
 
 def logs_endpoint(log_group_arns: list[str], accounts: list[str]) -> PolicyDocument:
-    streams = [f"{arn}:*" for arn in sorted(log_group_arns)]
+    streams = [f"{arn}:*" for arn in log_group_arns]
     return document(_allow("ThisEnvironmentsFunctionLogs", LOGS_ACTIONS, streams, accounts))
 
 
@@ -165,8 +166,8 @@ def monitoring_endpoint(namespace: str, accounts: list[str]) -> PolicyDocument:
 
 def events_endpoint(rule_arns: list[str], bus_arns: list[str], accounts: list[str]) -> PolicyDocument:
     return document(
-        _allow("ReadThisEnvironmentsRules", EVENTS_RULE_ACTIONS, sorted(rule_arns), accounts),
-        _allow("PutEventsOnThisEnvironmentsBuses", EVENTS_BUS_ACTIONS, sorted(bus_arns), accounts),
+        _allow("ReadThisEnvironmentsRules", EVENTS_RULE_ACTIONS, list(rule_arns), accounts),
+        _allow("PutEventsOnThisEnvironmentsBuses", EVENTS_BUS_ACTIONS, list(bus_arns), accounts),
     )
 
 
