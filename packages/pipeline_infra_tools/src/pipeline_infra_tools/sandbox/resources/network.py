@@ -146,6 +146,14 @@ def _create_rule(request: ResourceRequest, ctx: ResourceContext, egress: bool) -
         tags = {"TagSpecifications": [{"ResourceType": "security-group-rule", "Tags": tag_list(ctx.tags)}]}
         created = authorize(GroupId=group_id, IpPermissions=[_permission(inputs)], **(tags if ctx.tags else {}))
         rule_id = str(created["SecurityGroupRules"][0]["SecurityGroupRuleId"])
+        if inputs.get("description"):
+            # Emulator gap: moto 5.2.5 keeps the description given to Authorize* on the group's IpPermissions
+            # only, and DescribeSecurityGroupRules (which AWS answers with it) omits it; setting it on the rule
+            # as well makes the rule read back as AWS would report it.
+            ec2.modify_security_group_rules(
+                GroupId=group_id,
+                SecurityGroupRules=[{"SecurityGroupRuleId": rule_id, "SecurityGroupRule": _rule_request(inputs)}],
+            )
     else:
         rule_id = str(existing["SecurityGroupRuleId"])
         if existing.get("Description") != inputs.get("description"):
