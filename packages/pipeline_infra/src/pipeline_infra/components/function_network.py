@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_aws as aws
 
+from pipeline_infra.components.aliases import carry_over
 from pipeline_infra.components.endpoints import EndpointAccess, gateway_endpoint, interface_endpoint
 from pipeline_infra.components.tracing_endpoint import TracingEndpoint, TracingEndpointArgs
 from pipeline_infra.policies import network
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
     from pipeline_infra.policies import PolicyDocument
 
-TYPE_TOKEN = "pipeline-infra:network:FunctionNetwork"
+TYPE_TOKEN = "pipeline-infra:storage:FunctionNetwork"
 HTTPS = 443
 
 
@@ -82,7 +83,7 @@ class FunctionNetwork(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: FunctionNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, carry_over(TYPE_TOKEN, opts))
         child = pulumi.ResourceOptions(parent=self)
         accounts = sorted(set(args.access.accounts))
         self.functions_group = aws.ec2.SecurityGroup(

@@ -1,7 +1,7 @@
 """The X-Ray interface endpoint of a networked environment where tracing is on.
 
 A component of its own so that an environment without tracing lacks one approvable thing
-(`pipeline-infra:network:TracingEndpoint` in approved_differences.yaml) rather than an endpoint among others.
+(`pipeline-infra:storage:TracingEndpoint` in approved_differences.yaml) rather than an endpoint among others.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING
 
 import pulumi
 
+from pipeline_infra.components.aliases import carry_over
 from pipeline_infra.components.endpoints import interface_endpoint
 from pipeline_infra.policies import network
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-TYPE_TOKEN = "pipeline-infra:network:TracingEndpoint"
+TYPE_TOKEN = "pipeline-infra:storage:TracingEndpoint"
 SERVICE = "xray"
 
 
@@ -39,7 +40,7 @@ class TracingEndpoint(pulumi.ComponentResource):
     endpoint_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: TracingEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, carry_over(TYPE_TOKEN, opts))
         endpoint = interface_endpoint(
             f"{name}-endpoint",
             region=args.region,
