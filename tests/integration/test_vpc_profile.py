@@ -182,12 +182,14 @@ def network_reads(vpc: DeployedSandbox) -> Iterator[tuple[list[tuple[str, dict[s
         client.close()
 
 
-def test_every_network_resource_reads_back_as_recorded(network_reads: Any) -> None:
+def test_every_network_resource_and_function_reads_back_as_recorded(network_reads: Any) -> None:
     records, ctx, owned = network_reads
     network = [(env, r) for env, r, _region in records if r["type"] in NETWORK_HANDLERS]
     # Per environment: 2 groups, 1 ingress and 3 egress rules, 8 endpoints; staging and prod add X-Ray.
     assert len(network) == 3 * 14 + 2
-    for env, record in network:
+    functions = [(env, r) for env, r, _region in records if r["type"] == "aws:lambda/function:Function"]
+    assert len(functions) == 4 and all(r["inputs"]["vpcConfig"]["subnetIds"] for _env, r in functions)
+    for env, record in network + functions:
         result = read_resource(record, ctx, owned)
         where = f"{env} {record['type']} {record['name']} ({record['id']})"
         assert not result.gone, where
