@@ -3,6 +3,7 @@
 from pipeline_infra.components import (
     DataBucket,
     DataBucketArgs,
+    FunctionNetwork,
     PipelineTable,
     PipelineTableArgs,
     ReplicaWriterRole,
@@ -10,7 +11,13 @@ from pipeline_infra.components import (
     SecondaryIndex,
 )
 from pipeline_infra.context import LayerContext
-from pipeline_infra.layers import NAME_SUFFIX_OUTPUT, REPLICA_WRITER_ROLE_ARN_OUTPUT, STORAGE
+from pipeline_infra.layers import (
+    FUNCTION_SECURITY_GROUP_OUTPUT,
+    NAME_SUFFIX_OUTPUT,
+    REPLICA_WRITER_ROLE_ARN_OUTPUT,
+    STORAGE,
+)
+from pipeline_infra.network_context import function_network_args
 
 ctx = LayerContext.from_stack_config(STORAGE)
 storage, names, opts, prefixes = ctx.env.storage, ctx.names, ctx.options(), ctx.settings.source.replication.prefixes
@@ -43,3 +50,9 @@ if ctx.env.name in ctx.settings.source.replication.targets:
         source_bucket_arn=f"arn:aws:s3:::{ctx.source_names.bucket}", prefixes=prefixes,
     ), opts)
     ctx.export({REPLICA_WRITER_ROLE_ARN_OUTPUT: writer.role_arn, "replica_writer_role_name": writer.role_name})
+
+# Where settings give a VPC: the functions' security group and the endpoints they reach AWS through.
+network_args = function_network_args(ctx, bucket.bucket_arn, [config.table_arn, metadata.table_arn])
+if network_args is not None:
+    network = FunctionNetwork("network", network_args, opts)
+    ctx.export({FUNCTION_SECURITY_GROUP_OUTPUT: network.security_group_id})

@@ -423,3 +423,68 @@ OUT_OF_BAND = [
     ),
     OutOfBand("aws:pipes/pipe:Pipe", "prod", "capture-pipe", stop_pipe, "desiredState"),
 ]
+
+
+# -- the functions' network (the VPC profile's sandbox, test_vpc_profile.py) -----------------------------------
+@contextmanager
+def untag_security_group(sandbox: DeployedSandbox, record: Record) -> Iterator[None]:
+    ec2, group = sandbox.client("ec2"), record["id"]
+    layer = record["outputs"]["tagsAll"]["Layer"]
+    ec2.delete_tags(Resources=[group], Tags=[{"Key": "Layer"}])
+    try:
+        yield
+    finally:
+        ec2.create_tags(Resources=[group], Tags=[{"Key": "Layer", "Value": layer}])
+
+
+def _rule_description(sandbox: DeployedSandbox, record: Record, description: str) -> None:
+    inputs = record["inputs"]
+    peer = (
+        {"ReferencedGroupId": inputs["referencedSecurityGroupId"]}
+        if inputs.get("referencedSecurityGroupId")
+        else {"PrefixListId": inputs["prefixListId"]}
+    )
+    rule = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "Description": description, **peer}
+    sandbox.client("ec2").modify_security_group_rules(
+        GroupId=inputs["securityGroupId"],
+        SecurityGroupRules=[{"SecurityGroupRuleId": record["id"], "SecurityGroupRule": rule}],
+    )
+
+
+@contextmanager
+def redescribe_rule(sandbox: DeployedSandbox, record: Record) -> Iterator[None]:
+    _rule_description(sandbox, record, "changed by hand")
+    try:
+        yield
+    finally:
+        _rule_description(sandbox, record, record["inputs"]["description"])
+
+
+@contextmanager
+def detach_route_table(sandbox: DeployedSandbox, record: Record) -> Iterator[None]:
+    ec2, tables = sandbox.client("ec2"), record["inputs"]["routeTableIds"]
+    ec2.modify_vpc_endpoint(VpcEndpointId=record["id"], RemoveRouteTableIds=tables[:1])
+    try:
+        yield
+    finally:
+        ec2.modify_vpc_endpoint(VpcEndpointId=record["id"], AddRouteTableIds=tables[:1])
+
+
+NETWORK_OUT_OF_BAND = [
+    OutOfBand("aws:ec2/securityGroup:SecurityGroup", "dev", "network-functions", untag_security_group, "tagsAll.Layer"),
+    OutOfBand(
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "dev",
+        "network-endpoints-https-in",
+        redescribe_rule,
+        "description",
+    ),
+    OutOfBand(
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        "prod",
+        "network-functions-https-to-s3",
+        redescribe_rule,
+        "description",
+    ),
+    OutOfBand("aws:ec2/vpcEndpoint:VpcEndpoint", "prod", "network-s3", detach_route_table, "routeTableIds"),
+]

@@ -92,7 +92,7 @@ def _component_modules() -> dict[str, object]:
 
 def test_every_component_registers_its_token_through_carry_over() -> None:
     modules = _component_modules()
-    assert len(modules) == 10, sorted(modules)
+    assert len(modules) == 12, sorted(modules)
     for name, module in modules.items():
         token = vars(module)["TYPE_TOKEN"]
         assert token.startswith(TOKEN_PREFIX) and token.endswith(f":{name}"), (name, token)
@@ -100,9 +100,10 @@ def test_every_component_registers_its_token_through_carry_over() -> None:
         assert "super().__init__(TYPE_TOKEN, name, None, carry_over(TYPE_TOKEN, opts))" in source, name
 
 
-def test_type_tokens_name_the_layer_that_uses_them(rendered: dict) -> None:
+def test_type_tokens_name_the_layer_that_uses_them(rendered: dict, vpc_rendered: dict) -> None:
     used_by: dict[str, set[str]] = defaultdict(set)
-    for (layer, _env), stack in rendered.items():
+    # The shipped profile and the VPC profile (whose storage adds the functions' network) together use them all.
+    for (layer, _env), stack in [*rendered.items(), *vpc_rendered.items()]:
         for resource in stack.resources:
             if resource.type.startswith(TOKEN_PREFIX):
                 used_by[resource.type].add(layer)

@@ -97,6 +97,13 @@ def compliant() -> list[Record]:
             "validator-function",
             name="fn",
             loggingConfig={"logGroup": "/aws/lambda/fn"},
+            vpcConfig={"subnetIds": ["subnet-1", "subnet-2"], "securityGroupIds": ["sg-1"]},
+        ),
+        record(
+            "aws:ec2/vpcEndpoint:VpcEndpoint",
+            "network-sqs",
+            vpcEndpointType="Interface",
+            policy=allow("sqs:SendMessage", Principal="*"),
         ),
         record(
             "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
@@ -183,6 +190,11 @@ BREAKS: dict[str, tuple[Callable[[list[Record]], None], str]] = {
     ),
     "sqs-source-redrive": (lambda r: inputs(r, "tasks-queue").pop("redrivePolicy"), "no redrive policy"),
     "log-group-before-function": (_function_before_its_log_group, "registered before its log group"),
+    "lambda-in-vpc": (lambda r: inputs(r, "validator-function").pop("vpcConfig"), "no vpcConfig"),
+    "endpoint-policy-resources": (
+        lambda r: inputs(r, "network-sqs").update(policy=allow("sqs:SendMessage", Resource="*")),
+        "allows sqs:SendMessage on Resource '*'",
+    ),
 }
 
 
@@ -305,8 +317,10 @@ def test_the_shipped_environments_pass_every_rule(rendered: dict[tuple[str, str]
     report = check_document({"environment": env, "stacks": stacks})
     assert [json.dumps(v.to_json()) for v in report.violations] == []
     judged_nothing = {name for name, count in report.judged.items() if count == 0}
-    # Every rule finds something to judge in each environment, but the Pipe's: only prod replicates.
-    assert judged_nothing == (set() if env == "prod" else {"pipe-source-dlq"}), judged_nothing
+    # Every rule finds something to judge in each environment, but the Pipe's (only prod replicates) and the
+    # endpoints' (the shipped environments run outside any VPC; the VPC profile's are judged in test_vpc_profile).
+    expected = {"endpoint-policy-resources"} | (set() if env == "prod" else {"pipe-source-dlq"})
+    assert judged_nothing == expected, judged_nothing
     assert report.checked == report.resources > 40
 
 

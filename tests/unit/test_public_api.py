@@ -15,6 +15,7 @@ EXPECTED = {
         "EnvironmentSettings",
         "FunctionSettings",
         "FunctionsSettings",
+        "NetworkSettings",
         "NotificationSettings",
         "ProjectSettings",
         "ReplicationSettings",
@@ -34,6 +35,9 @@ EXPECTED = {
         "DataBucketArgs",
         "DriftChecker",
         "DriftCheckerArgs",
+        "EndpointAccess",
+        "FunctionNetwork",
+        "FunctionNetworkArgs",
         "FunctionSpec",
         "MessageQueue",
         "MessageQueueArgs",
@@ -56,6 +60,9 @@ EXPECTED = {
         "SecondaryIndex",
         "TableBilling",
         "TopicSubscription",
+        "TracingEndpoint",
+        "TracingEndpointArgs",
+        "VpcPlacement",
     },
     "pipeline_infra.components.aliases": {"RENAMED_TYPES", "SHARED_LAYER", "carry_over"},
     "pipeline_infra.function_environment": {
@@ -95,11 +102,14 @@ EXPECTED = {
         "run_program",
     },
     "pipeline_infra.policies": {
+        "ENDPOINT_WILDCARD_ACTIONS",
+        "NETWORK_INTERFACE_WILDCARD_ACTIONS",
         "STREAM_LISTING_WILDCARD_ACTIONS",
         "WILDCARD_ACTIONS",
         "XRAY_WILDCARD_ACTIONS",
         "PolicyDocument",
         "documents",
+        "network",
     },
     "pipeline_infra.layers": {
         "LAYERS",
@@ -167,6 +177,7 @@ def test_public_names(module: str) -> None:
 
 
 VALUE_TYPES = {
+    "EndpointAccess",
     "FunctionSpec",
     "ReplicationPath",
     "ReplicationSource",
@@ -175,6 +186,7 @@ VALUE_TYPES = {
     "SecondaryIndex",
     "TableBilling",
     "TopicSubscription",
+    "VpcPlacement",
 }
 
 

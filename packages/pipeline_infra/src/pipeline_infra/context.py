@@ -6,7 +6,7 @@ It also takes out of settings the values components are given (components never 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,9 +21,16 @@ from pipeline_infra.components import (
     Retries,
     TableBilling,
     TopicSubscription,
+    VpcPlacement,
 )
 from pipeline_infra.exceptions import StackConfigError
-from pipeline_infra.layers import NAME_SUFFIX_OUTPUT, REPLICA_WRITER_ROLE_ARN_OUTPUT, STORAGE, stack_reference_name
+from pipeline_infra.layers import (
+    FUNCTION_SECURITY_GROUP_OUTPUT,
+    NAME_SUFFIX_OUTPUT,
+    REPLICA_WRITER_ROLE_ARN_OUTPUT,
+    STORAGE,
+    stack_reference_name,
+)
 from pipeline_infra.naming import ENVIRONMENT_TAG, LAYER_TAG, MANAGED_BY_TAG, PROJECT_TAG, Names, name_token
 from pipeline_infra.settings import FunctionSettings, load_settings
 from pipeline_infra.stack_config import (
@@ -50,6 +57,8 @@ class LayerContext:
     env: EnvironmentSettings
     names: Names
     provider: aws.Provider
+    # One StackReference per stack read: a second one of the same name would be a duplicate resource.
+    _references: dict[str, pulumi.StackReference] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_stack_config(cls, layer: str) -> LayerContext:
@@ -73,7 +82,9 @@ class LayerContext:
     def stack_reference(self, layer: str, env: str | None = None) -> pulumi.StackReference:
         target = env or self.env.name
         name = stack_reference_name(self.settings, layer, target)
-        return pulumi.StackReference(f"{layer}-{target}", stack_name=name)
+        if name not in self._references:
+            self._references[name] = pulumi.StackReference(f"{layer}-{target}", stack_name=name)
+        return self._references[name]
 
     @property
     def source_names(self) -> Names:
@@ -106,6 +117,21 @@ class LayerContext:
             log_retention_days=functions.log_retention_days,
             log_level=functions.log_level,
             extra_environment=dict(functions.environment),
+            vpc=self.vpc_placement(),
+        )
+
+    def vpc_placement(self) -> VpcPlacement | None:
+        """The environment's subnets and its functions' security groups (storage creates the project's); None
+        when settings give no `network`."""
+        network = self.env.network
+        if network is None:
+            return None
+        group = self.stack_reference(STORAGE).require_output(FUNCTION_SECURITY_GROUP_OUTPUT)
+        return VpcPlacement(
+            region=self.env.region,
+            account_id=self.env.account_id,
+            subnet_ids=tuple(network.subnet_ids),
+            security_group_ids=(group, *network.security_group_ids),
         )
 
     def rule_retries(self) -> Retries:

@@ -21,6 +21,8 @@ LAYERS = (STORAGE, NOTIFICATIONS, PROCESSING, REPLICATION)
 # Storage outputs other stacks read by key (the rest are listed in README's layer table).
 NAME_SUFFIX_OUTPUT = "name_suffix"
 REPLICA_WRITER_ROLE_ARN_OUTPUT = "replica_writer_role_arn"
+# Exported by storage where settings give a `network`: the security group every function of the environment carries.
+FUNCTION_SECURITY_GROUP_OUTPUT = "function_security_group_id"
 
 Stack = tuple[str, str]
 """A (layer, environment) pair: one Pulumi stack."""

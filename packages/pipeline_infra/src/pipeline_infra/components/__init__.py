@@ -9,6 +9,8 @@ from __future__ import annotations
 from pipeline_infra.components.change_capture import ChangeCapture, ChangeCaptureArgs, ReplicationPath
 from pipeline_infra.components.data_bucket import DataBucket, DataBucketArgs
 from pipeline_infra.components.drift_checker import DriftChecker, DriftCheckerArgs
+from pipeline_infra.components.endpoints import EndpointAccess
+from pipeline_infra.components.function_network import FunctionNetwork, FunctionNetworkArgs
 from pipeline_infra.components.message_queue import MessageQueue, MessageQueueArgs
 from pipeline_infra.components.notification_topics import NotificationTopics, NotificationTopicsArgs, TopicSubscription
 from pipeline_infra.components.pipeline_function import FunctionSpec, PipelineFunction, PipelineFunctionArgs
@@ -18,6 +20,8 @@ from pipeline_infra.components.replica_writer import ReplicaWriterRole, ReplicaW
 from pipeline_infra.components.replication_source import ReplicationSource
 from pipeline_infra.components.replicator import ReplicationTarget, Replicator, ReplicatorArgs
 from pipeline_infra.components.targets import Retries
+from pipeline_infra.components.tracing_endpoint import TracingEndpoint, TracingEndpointArgs
+from pipeline_infra.components.vpc_placement import VpcPlacement
 
 __all__ = [
     "ChangeCapture",
@@ -26,6 +30,9 @@ __all__ = [
     "DataBucketArgs",
     "DriftChecker",
     "DriftCheckerArgs",
+    "EndpointAccess",
+    "FunctionNetwork",
+    "FunctionNetworkArgs",
     "FunctionSpec",
     "MessageQueue",
     "MessageQueueArgs",
@@ -48,4 +55,7 @@ __all__ = [
     "SecondaryIndex",
     "TableBilling",
     "TopicSubscription",
+    "TracingEndpoint",
+    "TracingEndpointArgs",
+    "VpcPlacement",
 ]

@@ -22,6 +22,8 @@ from pipeline_infra.policies import documents
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from pipeline_infra.components.vpc_placement import VpcPlacement
+
 TYPE_TOKEN = "pipeline-infra:shared:PipelineFunction"
 
 
@@ -51,6 +53,8 @@ class FunctionSpec:
     """POWERTOOLS_LOG_LEVEL."""
     extra_environment: Mapping[str, str] = field(default_factory=dict)
     """Variables from settings for every function; the component's own variables win over them."""
+    vpc: VpcPlacement | None = None
+    """The subnets and security groups of the environment's VPC; None runs the function outside any VPC."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -93,9 +97,9 @@ class PipelineFunction(pulumi.ComponentResource):
             f"{name}-policy",
             name=f"{spec.function_name}-policy",
             role=self.role.id,
-            policy=pulumi.Output.all(self.log_group.arn, args.statements).apply(
-                lambda values: json.dumps(self._policy(values[0], list(values[1]), spec.tracing))
-            ),
+            policy=pulumi.Output.all(
+                self.log_group.arn, args.statements, spec.vpc.statements() if spec.vpc else []
+            ).apply(lambda values: json.dumps(self._policy(values[0], [*values[2], *values[1]], spec.tracing))),
             opts=child,
         )
         self.function = aws.lambda_.Function(
@@ -111,6 +115,7 @@ class PipelineFunction(pulumi.ComponentResource):
             reserved_concurrent_executions=spec.reserved_concurrency,
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active" if spec.tracing else "PassThrough"),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=self.log_group.name),
+            vpc_config=spec.vpc.vpc_config() if spec.vpc else None,
             environment=aws.lambda_.FunctionEnvironmentArgs(
                 variables=pulumi.Output.from_input(args.environment).apply(
                     lambda env: {**self._powertools(spec), **spec.extra_environment, **env}

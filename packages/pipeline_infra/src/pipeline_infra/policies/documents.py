@@ -1,7 +1,8 @@
 """IAM and resource policy documents, built by pure functions so tests can check them without Pulumi.
 
 Every statement names its actions and resources. The only `"*"` resources are for actions that support no
-resource-level permission: X-Ray's trace upload and DynamoDB's ListStreams (see `WILDCARD_ACTIONS`).
+resource-level permission: X-Ray's trace upload, DynamoDB's ListStreams and, for functions in a VPC, EC2's
+Describe calls for network interfaces and subnets (see `WILDCARD_ACTIONS`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ PolicyDocument = dict[str, Any]
 XRAY_WILDCARD_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 # dynamodb:ListStreams supports no resource-level permission either: granted on a stream ARN it never applies.
 STREAM_LISTING_WILDCARD_ACTIONS = ("dynamodb:ListStreams",)
-WILDCARD_ACTIONS = XRAY_WILDCARD_ACTIONS + STREAM_LISTING_WILDCARD_ACTIONS
+# Lambda describes network interfaces and subnets with the execution role of a function in a VPC; neither
+# Describe action supports resource-level permission (AWS: "only works if it's allowed on all resources").
+NETWORK_INTERFACE_WILDCARD_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+WILDCARD_ACTIONS = XRAY_WILDCARD_ACTIONS + STREAM_LISTING_WILDCARD_ACTIONS + NETWORK_INTERFACE_WILDCARD_ACTIONS
 
 
 def statement(sid: str, actions: list[str], resources: list[str], **extra: Any) -> dict[str, Any]:

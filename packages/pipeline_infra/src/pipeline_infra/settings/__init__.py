@@ -19,6 +19,7 @@ from pipeline_infra.settings.models import (
     TableSettings,
     UnmanagedApproval,
 )
+from pipeline_infra.settings.network import NetworkSettings
 
 __all__ = [
     "CONFIG_DIR_ENV",
@@ -28,6 +29,7 @@ __all__ = [
     "EnvironmentSettings",
     "FunctionSettings",
     "FunctionsSettings",
+    "NetworkSettings",
     "NotificationSettings",
     "ProjectSettings",
     "ReplicationSettings",

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from pipeline_infra.exceptions import NamingError, SettingsError
 from pipeline_infra.settings.models import ApprovedDifferences, EnvironmentSettings, ProjectSettings, Settings
+from pipeline_infra.settings.network_presence import check_network_presence
 from pipeline_infra.stack_config import CONFIG_DIR_ENV
 
 CONFIG_DIR_NAME = "shared_config"
@@ -129,6 +130,7 @@ def load_settings(config_dir: Path | None = None) -> Settings:
         approved = ApprovedDifferences.model_validate(approved_data)
     except ValidationError as err:
         raise SettingsError(_describe(err, [(approved_path, approved_data, ())])) from err
+    check_network_presence(environments, approved, directory)
     return Settings(project=project, environments=environments, approved=approved)
 
 

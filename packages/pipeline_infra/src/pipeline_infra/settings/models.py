@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline_infra.exceptions import UnknownEnvironmentError
+from pipeline_infra.settings.network import NetworkSettings  # noqa: TC001 (pydantic resolves it at runtime)
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
@@ -195,6 +196,9 @@ class EnvironmentSettings(StrictModel):
     functions: FunctionsSettings = FunctionsSettings()
     notifications: NotificationSettings = NotificationSettings()
     replication: ReplicationSettings = ReplicationSettings()
+    network: NetworkSettings | None = Field(
+        None, description="The existing VPC the functions run in; absent, they run outside any VPC."
+    )
 
 
 class ApprovedDifference(StrictModel):

@@ -1,4 +1,4 @@
-"""`pipeline-infra sandbox up|down|status|demo|invoke|tick`: the local emulator and its Lambda runtime."""
+"""`pipeline-infra sandbox up|down|status|network|demo|invoke|tick`: the local emulator and its Lambda runtime."""
 
 from __future__ import annotations
 
@@ -22,6 +22,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         sub = actions.add_parser(action, help=help_text)
         sub.add_argument("--format", choices=("json", "table"), default="table")
         sub.set_defaults(handler=run)
+    network = actions.add_parser(
+        "network",
+        help="create the VPC, subnets and route tables settings name (`network`) in the emulator and write "
+        "their ids into shared_config/<env>.yaml",
+    )
+    network.add_argument("--format", choices=("json", "table"), default="table")
+    network.set_defaults(handler=run_network)
     demo = actions.add_parser("demo", help="deploy every environment and show a live replication round trip")
     demo.set_defaults(handler=run_demo)
     invoke = actions.add_parser("invoke", help="invoke a deployed function now, with its own role")
@@ -41,6 +48,28 @@ def _sandbox() -> Sandbox:
     workspace = Workspace.discover()
     settings = load_settings(workspace.config_dir)
     return Sandbox(workspace.state_dir, region=settings.source.region)
+
+
+def run_network(args: argparse.Namespace) -> int:
+    from pipeline_infra_tools.sandbox.network_seed import seed_networks
+    from pipeline_infra_tools.workspace import Workspace
+
+    workspace = Workspace.discover()
+    state, _ = _sandbox().up()
+    seeded = seed_networks(workspace.config_dir, state)
+    if args.format == "json":
+        print(json.dumps([network.to_json() for network in seeded], indent=2, sort_keys=True))
+        return 0
+    if not seeded:
+        print(f"no environment in {workspace.config_dir} has a `network`; nothing to create")
+    for network in seeded:
+        action = "created, ids written to" if network.created else "already in the sandbox, as in"
+        zones = ", ".join(f"{s} ({z})" for s, z in zip(network.subnet_ids, network.availability_zones, strict=True))
+        print(
+            f"{network.environment}: {network.vpc_id}, subnets {zones}, route tables "
+            f"{', '.join(network.route_table_ids)}: {action} {workspace.config_dir / (network.environment + '.yaml')}"
+        )
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

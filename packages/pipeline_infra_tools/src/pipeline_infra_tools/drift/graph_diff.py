@@ -22,7 +22,7 @@ from pipeline_infra_tools.drift.normalise import EnvTokens, Normaliser, flatten,
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from pipeline_infra.settings import ApprovedDifference, Settings
+    from pipeline_infra.settings import ApprovedDifference, NetworkSettings, Settings
 
 StackDocument = dict[str, Any]  # {"project", "stack", "outputs", "resources": [RecordedResource JSON]}
 PARENT_PATH = "(parent)"
@@ -44,7 +44,27 @@ class Node:
 def env_tokens(settings: Settings, env: str, suffixes: Sequence[str] = ()) -> EnvTokens:
     """The tokens of `env`; `suffixes` adds stack-level `environmentSuffix` overrides."""
     environment = settings.env(env)
-    return EnvTokens(environment.name, (environment.suffix, *suffixes), environment.region, environment.account_id)
+    return EnvTokens(
+        environment.name,
+        (environment.suffix, *suffixes),
+        environment.region,
+        environment.account_id,
+        network_tokens(environment.network),
+    )
+
+
+def network_tokens(network: NetworkSettings | None) -> tuple[tuple[str, str], ...]:
+    """Placeholders for the ids of an environment's network, numbered in the order settings give them."""
+    if network is None:
+        return ()
+    tokens = [(network.vpc_id, "{vpc}")]
+    for kind, ids in (
+        ("subnet", network.subnet_ids),
+        ("route-table", network.route_table_ids),
+        ("security-group", network.security_group_ids),
+    ):
+        tokens += [(id_, f"{{{kind}-{number}}}") for number, id_ in enumerate(ids, start=1)]
+    return tuple(tokens)
 
 
 def stack_nodes(document: StackDocument, normaliser: Normaliser) -> dict[str, Node]:

@@ -1,10 +1,12 @@
 """Making two environments' rendered resources comparable: environment tokens become placeholders.
 
 Physical names, ARNs, URLs and tags carry the environment's name, suffix, region and account id; each becomes
-`{env}`, `{suffix}`, `{region}`, `{account}`. Strings holding JSON (IAM policies, event patterns, filter
-policies) are decoded first, so a difference is reported at the statement or key that differs rather than as
-one long string. Lists of mappings that carry an identifying key (`Sid`, `id`, `name`, ...) are keyed by it,
-so inserting a statement does not shift every later one.
+`{env}`, `{suffix}`, `{region}`, `{account}`. The ids of the company network an environment runs in (its VPC,
+subnets, route tables, extra security groups) become `{vpc}`, `{subnet-1}`..., so two environments in VPCs of
+the same shape compare equal while a VPC in one and not the other is a structural difference. Strings holding
+JSON (IAM policies, event patterns, filter policies) are decoded first, so a difference is reported at the
+statement or key that differs rather than as one long string. Lists of mappings that carry an identifying key
+(`Sid`, `id`, `name`, ...) are keyed by it, so inserting a statement does not shift every later one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class EnvTokens:
     suffixes: tuple[str, ...]
     region: str
     account_id: str
+    network_ids: tuple[tuple[str, str], ...] = ()
+    """(id, placeholder) of each id of the environment's network."""
 
     def replacements(self) -> list[tuple[re.Pattern[str], str]]:
         # Account ids and regions are unambiguous; names and suffixes only count as whole words, so `dev`
@@ -33,6 +37,7 @@ class EnvTokens:
         pairs = [(re.escape(self.account_id), "{account}"), (_word(self.region), "{region}")]
         pairs += [(_word(suffix), "{suffix}") for suffix in sorted(set(self.suffixes), key=len, reverse=True)]
         pairs.append((_word(self.name), "{env}"))
+        pairs += [(_word(id_), placeholder) for id_, placeholder in self.network_ids]
         return [(re.compile(pattern), placeholder) for pattern, placeholder in pairs]
 
 

@@ -145,6 +145,27 @@ def _pipe(request: ResourceRequest, account: str, region: str) -> tuple[str, dic
     return pipe, {"arn": f"arn:aws:pipes:{region}:{account}:pipe/{pipe}"}
 
 
+def _security_group(request: ResourceRequest, account: str, region: str) -> tuple[str, dict[str, Any]]:
+    # From the logical name only, so every environment renders the same id and drift compares the shape.
+    group = f"sg-{_digest(request.name, length=17)}"
+    return group, {"arn": f"arn:aws:ec2:{region}:{account}:security-group/{group}", "ownerId": account}
+
+
+def _security_group_rule(request: ResourceRequest, account: str, region: str) -> tuple[str, dict[str, Any]]:
+    rule = f"sgr-{_digest(request.name, length=17)}"
+    return rule, {"arn": f"arn:aws:ec2:{region}:{account}:security-group-rule/{rule}", "securityGroupRuleId": rule}
+
+
+def _vpc_endpoint(request: ResourceRequest, account: str, region: str) -> tuple[str, dict[str, Any]]:
+    endpoint = f"vpce-{_digest(request.name, length=17)}"
+    extra: dict[str, Any] = {"arn": f"arn:aws:ec2:{region}:{account}:vpc-endpoint/{endpoint}", "ownerId": account}
+    if request.inputs.get("vpcEndpointType", "Gateway") == "Gateway":
+        # A gateway service's AWS-managed prefix list, which egress rules name to reach it.
+        service = str(request.inputs.get("serviceName", "")).rsplit(".", 1)[-1]
+        extra["prefixListId"] = f"pl-{_digest(service)}"
+    return endpoint, extra
+
+
 def _generic(request: ResourceRequest, account: str, region: str) -> tuple[str, dict[str, Any]]:
     id_ = f"{request.name}-{_digest(request.urn)}"
     return id_, {}
@@ -173,4 +194,8 @@ _MAKERS: dict[str, Callable[[ResourceRequest, str, str], tuple[str, dict[str, An
     "aws:cloudwatch/eventBus:EventBus": _event_bus,
     "aws:cloudwatch/eventTarget:EventTarget": _event_target,
     "aws:pipes/pipe:Pipe": _pipe,
+    "aws:ec2/securityGroup:SecurityGroup": _security_group,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _security_group_rule,
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _security_group_rule,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
 }

@@ -23,6 +23,7 @@ POLICY_DOCUMENT_KEYS: dict[str, tuple[str, ...]] = {
     "aws:sqs/queue:Queue": ("policy",),
     "aws:sns/topicPolicy:TopicPolicy": ("policy",),
     "aws:sns/topic:Topic": ("policy",),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ("policy",),
 }
 
 

@@ -35,6 +35,8 @@ TAGGABLE_TYPES = (
     "aws:cloudwatch/eventRule:EventRule",
     "aws:cloudwatch/logGroup:LogGroup",
     "aws:dynamodb/table:Table",
+    "aws:ec2/securityGroup:SecurityGroup",
+    "aws:ec2/vpcEndpoint:VpcEndpoint",
     "aws:iam/policy:Policy",
     "aws:iam/role:Role",
     "aws:kms/key:Key",
@@ -45,6 +47,8 @@ TAGGABLE_TYPES = (
     "aws:s3/bucketV2:BucketV2",
     "aws:sns/topic:Topic",
     "aws:sqs/queue:Queue",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
 )
 # Provider flags that make `pulumi destroy` fail until someone turns them off by hand.
 PROTECTION_FLAGS = ("deletionProtectionEnabled", "deletionProtection", "enableDeletionProtection")

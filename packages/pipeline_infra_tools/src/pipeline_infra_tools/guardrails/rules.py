@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pipeline_infra_tools.guardrails.network_rules import NETWORK_RULES
 from pipeline_infra_tools.guardrails.resource_rules import RESOURCE_RULES
 from pipeline_infra_tools.guardrails.stack_rules import STACK_RULES
 
@@ -29,9 +30,13 @@ _ORDER = (
     "lambda-async-on-failure",
     "sqs-source-redrive",
     "log-group-before-function",
+    "lambda-in-vpc",
+    "endpoint-policy-resources",
 )
 
-RULES: tuple[Rule, ...] = tuple(sorted((*RESOURCE_RULES, *STACK_RULES), key=lambda rule: _ORDER.index(rule.name)))
+RULES: tuple[Rule, ...] = tuple(
+    sorted((*RESOURCE_RULES, *STACK_RULES, *NETWORK_RULES), key=lambda rule: _ORDER.index(rule.name))
+)
 
 
 def rule_named(name: str) -> Rule:

@@ -148,5 +148,9 @@ TAGGABLE_TYPES = frozenset(
         "aws:cloudwatch/eventRule:EventRule",
         "aws:lambda/function:Function",
         "aws:pipes/pipe:Pipe",
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:ec2/vpcEndpoint:VpcEndpoint",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
     }
 )

@@ -9,6 +9,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+_RULE_CONTENT = (
+    "securityGroupId",
+    "ipProtocol",
+    "fromPort",
+    "toPort",
+    "referencedSecurityGroupId",
+    "prefixListId",
+    "cidrIpv4",
+    "cidrIpv6",
+)
 REPLACE_ON: dict[str, tuple[str, ...]] = {
     "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix"),
     "aws:dynamodb/table:Table": ("name",),
@@ -26,6 +36,12 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "aws:cloudwatch/eventRule:EventRule": ("name", "eventBusName"),
     "aws:cloudwatch/eventTarget:EventTarget": ("rule", "targetId", "eventBusName"),
     "aws:pipes/pipe:Pipe": ("name", "source"),
+    "aws:ec2/securityGroup:SecurityGroup": ("name", "namePrefix", "description", "vpcId"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ("vpcId", "serviceName", "vpcEndpointType"),
+    # The provider changes a rule's peer, protocol and ports in place (ModifySecurityGroupRules); the local
+    # target finds a rule by that content, so a change of it makes a new rule here (and removes the old one).
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _RULE_CONTENT,
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _RULE_CONTENT,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pipeline_infra_tools.sandbox.resources import dynamodb, events, functions, iam, messaging, pipes, s3
+from pipeline_infra_tools.sandbox.resources import dynamodb, events, functions, iam, messaging, network, pipes, s3
 from pipeline_infra_tools.sandbox.resources.base import Clients, ResourceContext, ResourceHandler
 
 if TYPE_CHECKING:
@@ -18,6 +18,7 @@ HANDLERS: Mapping[str, ResourceHandler] = {
     **events.HANDLERS,
     **functions.HANDLERS,
     **pipes.HANDLERS,
+    **network.HANDLERS,
 }
 
 __all__ = ["HANDLERS", "Clients", "ResourceContext", "ResourceHandler"]

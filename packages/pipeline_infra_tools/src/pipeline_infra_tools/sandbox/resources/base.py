@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 # AWS Config ("config") is only read: moto's GetBucketNotificationConfiguration drops EventBridgeConfiguration,
 # and its AWS Config view of a bucket is where the emulator reports it (see s3_reads.py).
-SERVICES = ("s3", "dynamodb", "sns", "sqs", "iam", "logs", "events", "lambda", "pipes", "sts", "config")
+SERVICES = ("s3", "dynamodb", "sns", "sqs", "iam", "logs", "events", "lambda", "pipes", "sts", "config", "ec2")
 
 Outputs = dict[str, Any]
 

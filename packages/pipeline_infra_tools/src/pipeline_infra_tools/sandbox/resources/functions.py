@@ -62,8 +62,14 @@ def _configuration(inputs: dict[str, Any]) -> dict[str, Any]:
             "LoggingConfig": camel_to_pascal(inputs["loggingConfig"]) if inputs.get("loggingConfig") else None,
             "Layers": inputs.get("layers"),
             "EphemeralStorage": camel_to_pascal(inputs["ephemeralStorage"]) if inputs.get("ephemeralStorage") else None,
+            "VpcConfig": camel_to_pascal(inputs["vpcConfig"]) if inputs.get("vpcConfig") else None,
         }
     )
+
+
+def _leaving_vpc(current: dict[str, Any], config: dict[str, Any]) -> bool:
+    """A function in a VPC whose inputs no longer name one: Lambda detaches it only when told to, with empty lists."""
+    return "VpcConfig" not in config and bool((current.get("VpcConfig") or {}).get("SubnetIds"))
 
 
 def create_function(request: ResourceRequest, ctx: ResourceContext) -> tuple[str, Outputs]:
@@ -90,6 +96,8 @@ def create_function(request: ResourceRequest, ctx: ResourceContext) -> tuple[str
     else:
         if current.get("CodeSha256") != code_sha:
             lambda_.update_function_code(FunctionName=name, ZipFile=code, Architectures=architectures)
+        if _leaving_vpc(current, config):
+            config = {**config, "VpcConfig": {"SubnetIds": [], "SecurityGroupIds": []}}
         current = lambda_.update_function_configuration(FunctionName=name, **config)
         if ctx.tags:
             lambda_.tag_resource(Resource=current["FunctionArn"], Tags=ctx.tags)

@@ -43,6 +43,13 @@ def _code(inputs: Inputs, outputs: Outputs, sha256: str) -> Any:
     return f"sha256:{sha256}"
 
 
+def _vpc_config(vpc: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Subnets and groups as the inputs name them; outside any VPC Lambda reports empty lists (or nothing)."""
+    if not vpc or not vpc.get("SubnetIds"):
+        return None
+    return {"subnetIds": list(vpc["SubnetIds"]), "securityGroupIds": list(vpc.get("SecurityGroupIds") or [])}
+
+
 def read_function(id_: str, inputs: Inputs, outputs: Outputs, ctx: ResourceContext) -> Inputs | None:
     lambda_ = ctx.clients.lambda_
     found = ignore_missing(lambda_.get_function, *MISSING, FunctionName=id_)
@@ -65,6 +72,7 @@ def read_function(id_: str, inputs: Inputs, outputs: Outputs, ctx: ResourceConte
         "layers": [layer["Arn"] for layer in config.get("Layers") or []],
         "packageType": config.get("PackageType"),
         "code": _code(inputs, outputs, str(config.get("CodeSha256"))),
+        "vpcConfig": _vpc_config(config.get("VpcConfig")),
     }
     # No reservation reads as -1, the provider's "unreserved".
     concurrency = lambda_.get_function_concurrency(FunctionName=id_)

@@ -22,7 +22,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline_infra_tools.exceptions import UnsupportedResourceError
 from pipeline_infra_tools.sandbox.exceptions import EmulatorRequestError
-from pipeline_infra_tools.sandbox.resources import dynamodb, events, functions_reads, iam, messaging, pipes, s3_reads
+from pipeline_infra_tools.sandbox.resources import (
+    dynamodb,
+    events,
+    functions_reads,
+    iam,
+    messaging,
+    network_reads,
+    pipes,
+    s3_reads,
+)
 from pipeline_infra_tools.sandbox.resources.documents import Difference, differences, normalise_values
 from pipeline_infra_tools.sandbox.resources.reading import Extra, Owned, ReadSpec
 
@@ -32,7 +41,7 @@ if TYPE_CHECKING:
     from pipeline_infra_tools.sandbox.resources.base import ResourceContext
 
 # Error codes of a request about a resource that no longer exists, across the services that own children.
-GONE = frozenset({"NoSuchEntity", "ResourceNotFoundException", "NotFound"})
+GONE = frozenset({"NoSuchEntity", "ResourceNotFoundException", "NotFound", "InvalidGroup.NotFound"})
 
 READERS: Mapping[str, ReadSpec] = {
     **s3_reads.READERS,
@@ -42,6 +51,7 @@ READERS: Mapping[str, ReadSpec] = {
     **events.READERS,
     **functions_reads.READERS,
     **pipes.READERS,
+    **network_reads.READERS,
 }
 
 
