@@ -6,11 +6,29 @@ types below); the layer program or `LayerContext` takes those values out of sett
 
 from __future__ import annotations
 
+from pipeline_infra.components.alarms import (
+    AlarmRule,
+    Alarms,
+    AlarmsArgs,
+    AlarmSpec,
+    DriftCheckWatch,
+    dead_letter_queue_alarm,
+    drift_check_alarms,
+    function_alarms,
+    pipe_alarm,
+    replication_alarms,
+)
 from pipeline_infra.components.change_capture import ChangeCapture, ChangeCaptureArgs, ReplicationPath
+from pipeline_infra.components.dashboard import Dashboard, DashboardArgs, DashboardContent, dashboard_body
 from pipeline_infra.components.data_bucket import DataBucket, DataBucketArgs
 from pipeline_infra.components.drift_checker import DriftChecker, DriftCheckerArgs
 from pipeline_infra.components.message_queue import MessageQueue, MessageQueueArgs
-from pipeline_infra.components.notification_topics import NotificationTopics, NotificationTopicsArgs, TopicSubscription
+from pipeline_infra.components.notification_topics import (
+    AlarmPublishers,
+    NotificationTopics,
+    NotificationTopicsArgs,
+    TopicSubscription,
+)
 from pipeline_infra.components.pipeline_function import FunctionSpec, PipelineFunction, PipelineFunctionArgs
 from pipeline_infra.components.pipeline_table import PipelineTable, PipelineTableArgs, SecondaryIndex, TableBilling
 from pipeline_infra.components.processing import Processing, ProcessingArgs
@@ -20,10 +38,19 @@ from pipeline_infra.components.replicator import ReplicationTarget, Replicator, 
 from pipeline_infra.components.targets import Retries
 
 __all__ = [
+    "AlarmPublishers",
+    "AlarmRule",
+    "AlarmSpec",
+    "Alarms",
+    "AlarmsArgs",
     "ChangeCapture",
     "ChangeCaptureArgs",
+    "Dashboard",
+    "DashboardArgs",
+    "DashboardContent",
     "DataBucket",
     "DataBucketArgs",
+    "DriftCheckWatch",
     "DriftChecker",
     "DriftCheckerArgs",
     "FunctionSpec",
@@ -48,4 +75,10 @@ __all__ = [
     "SecondaryIndex",
     "TableBilling",
     "TopicSubscription",
+    "dashboard_body",
+    "dead_letter_queue_alarm",
+    "drift_check_alarms",
+    "function_alarms",
+    "pipe_alarm",
+    "replication_alarms",
 ]
