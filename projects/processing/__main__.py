@@ -35,7 +35,9 @@ Alarms("alarms", AlarmsArgs(topic_arn=notifications.require_output("failure_topi
     *function_alarms(ctx.names.alarm, "validator", processing.validator_function_name, errors, throttles),
     *function_alarms(ctx.names.alarm, "task-processor", processing.task_processor_function_name, errors, throttles),
 ]), ctx.options())
-Dashboard("dashboard", DashboardArgs(dashboard_name=ctx.names.dashboard, content=ctx.dashboard_content()), ctx.options())
+Dashboard("dashboard", DashboardArgs(dashboard_name=ctx.names.dashboard("pipeline"), content=ctx.dashboard_content(
+    "Pipeline", functions=["validator", "task-processor"], dead_letter_queues=["tasks-dlq", "replication-dlq"],
+)), ctx.options())
 
 ctx.export({
     "validator_function_name": processing.validator_function_name,

@@ -7,6 +7,8 @@ from pipeline_infra.components import (
     Alarms,
     AlarmsArgs,
     ChangeCapture,
+    Dashboard,
+    DashboardArgs,
     ChangeCaptureArgs,
     DriftChecker,
     DriftCheckerArgs,
@@ -61,6 +63,9 @@ Alarms("alarms", AlarmsArgs(topic_arn=source.failure_topic_arn, alarms=[
     *drift_check_alarms(names.alarm, drift.function_name, ctx.drift_check_watch()),
     pipe_alarm(names.alarm, "config-stream", pipe_name, ctx.alarm_rule("pipe_failures")),
 ]), opts)
+Dashboard("dashboard", DashboardArgs(dashboard_name=names.dashboard("replication"), content=ctx.dashboard_content(
+    "Replication", functions=["replicator", "drift-checker"], dead_letter_queues=["replication-dlq"], replication=True,
+)), opts)
 
 ctx.export({
     "replicator_function_name": replicator.function_name, "replicator_function_arn": replicator.function_arn,

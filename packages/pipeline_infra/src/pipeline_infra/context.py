@@ -38,7 +38,7 @@ from pipeline_infra.stack_config import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from pipeline_infra.settings import EnvironmentSettings, Settings, TableSettings
 
@@ -184,17 +184,19 @@ class LayerContext:
             alarm_arns=self.names.alarm_arns,
         )
 
-    def dashboard_content(self) -> DashboardContent:
-        """Every dead-letter queue and function of this environment, and replication where it is the source."""
-        names, source = self.names, bool(self.env.replication.targets)
-        functions = ["validator", "task-processor", *(["replicator", "drift-checker"] if source else [])]
+    def dashboard_content(
+        self, title: str, functions: Sequence[str], dead_letter_queues: Sequence[str], replication: bool = False
+    ) -> DashboardContent:
+        """A dashboard of these functions and dead-letter queues (by purpose), and of replication to this
+        environment's targets when `replication`."""
+        names = self.names
         return DashboardContent(
-            environment=self.env.name,
+            title=f"{title}: {self.env.name} ({self.env.region})",
             region=self.env.region,
-            dead_letter_queues=[names.queue("replication-dlq"), names.queue("tasks-dlq")],
+            dead_letter_queues=[names.queue(purpose) for purpose in dead_letter_queues],
             functions=[names.function(purpose) for purpose in functions],
-            replicator_function=names.function("replicator") if source else None,
-            replication_targets=tuple(self.env.replication.targets),
+            replicator_function=names.function("replicator") if replication else None,
+            replication_targets=tuple(self.env.replication.targets) if replication else (),
         )
 
     def replica_reader_arns(self) -> list[pulumi.Output[Any]]:

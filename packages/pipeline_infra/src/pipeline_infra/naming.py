@@ -116,9 +116,8 @@ class Names:
     def alarm(self, purpose: str) -> str:
         return self.resource("alarm", purpose)
 
-    @property
-    def dashboard(self) -> str:
-        return self.resource("dashboard", "pipeline")
+    def dashboard(self, purpose: str) -> str:
+        return self.resource("dashboard", purpose)
 
     @property
     def alarm_arns(self) -> str:

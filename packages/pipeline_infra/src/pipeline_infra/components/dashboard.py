@@ -1,6 +1,7 @@
-"""One CloudWatch dashboard per environment: replication health, dead-letter queues, functions.
+"""A CloudWatch dashboard: replication health (where replication runs), dead-letter queues, functions.
 
-The body is built by `dashboard_body`, a pure function of names, so tests read the JSON without Pulumi.
+Every environment's processing layer has one of its functions and queues; prod's replication layer has one of
+replication. The body is built by `dashboard_body`, a pure function of names, so tests read the JSON without Pulumi.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pipeline_infra.function_environment import METRICS_NAMESPACE
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-TYPE_TOKEN = "pipeline-infra:processing:Dashboard"
+TYPE_TOKEN = "pipeline-infra:shared:Dashboard"
 # The dashboard grid is 24 units wide; two widgets side by side.
 HALF_WIDTH, HEIGHT = 12, 6
 LAG_PERCENTILES = ("p50", "p95", "p99", "Maximum")
@@ -34,10 +35,10 @@ PERIOD_SECONDS = 300
 
 @dataclass(kw_only=True, frozen=True)
 class DashboardContent:
-    """What one environment's dashboard shows, by name."""
+    """What one dashboard shows, by name."""
 
-    environment: str
-    """The environment, in the title."""
+    title: str
+    """Its heading."""
     region: str
     """Where its metrics are."""
     dead_letter_queues: Sequence[str]
@@ -45,7 +46,7 @@ class DashboardContent:
     functions: Sequence[str]
     """Names of its functions."""
     replicator_function: str | None = None
-    """The replicator, in the source environment only: its metrics carry its name as `service`."""
+    """The replicator, whose replication metrics to show (they carry its name as `service`); None shows none."""
     replication_targets: Sequence[str] = ()
     """Environments the source replicates to."""
 
@@ -126,7 +127,7 @@ def dashboard_body(content: DashboardContent) -> dict[str, Any]:
         "type": "text",
         "width": 2 * HALF_WIDTH,
         "height": 1,
-        "properties": {"markdown": f"# Pipeline: {content.environment} ({region})"},
+        "properties": {"markdown": f"# {content.title}"},
     }
     widgets = [
         header,

@@ -145,6 +145,23 @@ def _pipe(request: ResourceRequest, account: str, region: str) -> tuple[str, dic
     return pipe, {"arn": f"arn:aws:pipes:{region}:{account}:pipe/{pipe}"}
 
 
+def _key(request: ResourceRequest, account: str, region: str) -> tuple[str, dict[str, Any]]:
+    # From the logical name only, so the same key in two environments renders the same (keys have no name).
+    digest = _digest(request.name, length=32)
+    key_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+    return key_id, {"arn": f"arn:aws:kms:{region}:{account}:key/{key_id}", "keyId": key_id}
+
+
+def _alarm(request: ResourceRequest, account: str, region: str) -> tuple[str, dict[str, Any]]:
+    alarm = _name(request)
+    return alarm, {"arn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{alarm}"}
+
+
+def _dashboard(request: ResourceRequest, account: str, region: str) -> tuple[str, dict[str, Any]]:
+    dashboard = _name(request, "dashboardName")
+    return dashboard, {"dashboardArn": f"arn:aws:cloudwatch::{account}:dashboard/{dashboard}"}
+
+
 def _generic(request: ResourceRequest, account: str, region: str) -> tuple[str, dict[str, Any]]:
     id_ = f"{request.name}-{_digest(request.urn)}"
     return id_, {}
@@ -173,4 +190,7 @@ _MAKERS: dict[str, Callable[[ResourceRequest, str, str], tuple[str, dict[str, An
     "aws:cloudwatch/eventBus:EventBus": _event_bus,
     "aws:cloudwatch/eventTarget:EventTarget": _event_target,
     "aws:pipes/pipe:Pipe": _pipe,
+    "aws:kms/key:Key": _key,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm,
+    "aws:cloudwatch/dashboard:Dashboard": _dashboard,
 }

@@ -26,6 +26,9 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "aws:cloudwatch/eventRule:EventRule": ("name", "eventBusName"),
     "aws:cloudwatch/eventTarget:EventTarget": ("rule", "targetId", "eventBusName"),
     "aws:pipes/pipe:Pipe": ("name", "source"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("name",),
+    "aws:cloudwatch/dashboard:Dashboard": ("dashboardName",),
+    "aws:kms/key:Key": ("keyUsage", "customerMasterKeySpec", "multiRegion"),
 }
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pipeline_infra_tools.sandbox.resources import dynamodb, events, functions, iam, messaging, pipes, s3
+from pipeline_infra_tools.sandbox.resources import (
+    cloudwatch,
+    dynamodb,
+    events,
+    functions,
+    iam,
+    kms,
+    messaging,
+    pipes,
+    s3,
+)
 from pipeline_infra_tools.sandbox.resources.base import Clients, ResourceContext, ResourceHandler
 
 if TYPE_CHECKING:
@@ -18,6 +28,8 @@ HANDLERS: Mapping[str, ResourceHandler] = {
     **events.HANDLERS,
     **functions.HANDLERS,
     **pipes.HANDLERS,
+    **cloudwatch.HANDLERS,
+    **kms.HANDLERS,
 }
 
 __all__ = ["HANDLERS", "Clients", "ResourceContext", "ResourceHandler"]

@@ -22,7 +22,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline_infra_tools.exceptions import UnsupportedResourceError
 from pipeline_infra_tools.sandbox.exceptions import EmulatorRequestError
-from pipeline_infra_tools.sandbox.resources import dynamodb, events, functions_reads, iam, messaging, pipes, s3_reads
+from pipeline_infra_tools.sandbox.resources import (
+    cloudwatch,
+    dynamodb,
+    events,
+    functions_reads,
+    iam,
+    kms,
+    messaging,
+    pipes,
+    s3_reads,
+)
 from pipeline_infra_tools.sandbox.resources.documents import Difference, differences, normalise_values
 from pipeline_infra_tools.sandbox.resources.reading import Extra, Owned, ReadSpec
 
@@ -42,6 +52,8 @@ READERS: Mapping[str, ReadSpec] = {
     **events.READERS,
     **functions_reads.READERS,
     **pipes.READERS,
+    **cloudwatch.READERS,
+    **kms.READERS,
 }
 
 
