@@ -72,7 +72,9 @@ class AlarmSpec:
     """How a period without data counts."""
 
 
-def dead_letter_queue_alarm(alarm_name: Callable[[str], str], purpose: str, queue_name: str, rule: AlarmRule) -> AlarmSpec:
+def dead_letter_queue_alarm(
+    alarm_name: Callable[[str], str], purpose: str, queue_name: str, rule: AlarmRule
+) -> AlarmSpec:
     """Any message visible in the dead-letter queue `purpose` (its name's purpose, e.g. `replication-dlq`)."""
     return AlarmSpec(
         role=f"{purpose}-messages",
@@ -215,15 +217,15 @@ def drift_check_alarms(
             dimensions={"FunctionName": function_name},
             statistic="Sum",
             comparison=BELOW,
-            rule=AlarmRule(
-                threshold=1, period_seconds=watch.period_seconds, evaluation_periods=watch.missing_periods
-            ),
+            rule=AlarmRule(threshold=1, period_seconds=watch.period_seconds, evaluation_periods=watch.missing_periods),
             treat_missing_data=BREACHING,
         ),
     ]
 
 
-def pipe_alarm(alarm_name: Callable[[str], str], purpose: str, pipe_name: pulumi.Input[str], rule: AlarmRule) -> AlarmSpec:
+def pipe_alarm(
+    alarm_name: Callable[[str], str], purpose: str, pipe_name: pulumi.Input[str], rule: AlarmRule
+) -> AlarmSpec:
     """Failed executions of the Pipe `purpose` (`config-stream`): config changes not reaching the bus."""
     return AlarmSpec(
         role=f"pipe-failures-{purpose}",

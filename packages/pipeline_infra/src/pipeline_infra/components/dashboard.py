@@ -91,7 +91,9 @@ def _replication_widgets(content: DashboardContent) -> list[dict[str, Any]]:
         ],
     ]
     lag = [
-        _metric(METRICS_NAMESPACE, "ReplicationLagSeconds", dims(target, replicator), stat=stat, label=f"{target} {stat}")
+        _metric(
+            METRICS_NAMESPACE, "ReplicationLagSeconds", dims(target, replicator), stat=stat, label=f"{target} {stat}"
+        )
         for target in content.replication_targets
         for stat in LAG_PERCENTILES
     ]

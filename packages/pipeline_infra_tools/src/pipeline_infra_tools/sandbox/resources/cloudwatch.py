@@ -36,7 +36,11 @@ ALARM_FIELDS = {
     "okActions": "OKActions",
     "insufficientDataActions": "InsufficientDataActions",
 }
-INTEGER_FIELDS = {"period": "Period", "evaluationPeriods": "EvaluationPeriods", "datapointsToAlarm": "DatapointsToAlarm"}
+INTEGER_FIELDS = {
+    "period": "Period",
+    "evaluationPeriods": "EvaluationPeriods",
+    "datapointsToAlarm": "DatapointsToAlarm",
+}
 # What AWS holds for an input the code leaves out.
 ALARM_DEFAULTS = {"actionsEnabled": True, "insufficientDataActions": [], "treatMissingData": "missing"}
 
