@@ -12,11 +12,11 @@ keeps the state; `missing` leaves it out, and with no data at all the state is I
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from datetime import datetime
 
 ALARM, OK, INSUFFICIENT_DATA = "ALARM", "OK", "INSUFFICIENT_DATA"
 COMPARISONS = {
@@ -64,7 +64,7 @@ class AlarmView:
     @classmethod
     def from_api(cls, alarm: dict[str, Any]) -> AlarmView:
         periods = int(alarm.get("EvaluationPeriods") or 1)
-        updated = alarm.get("AlarmConfigurationUpdatedTimestamp")
+        updated: Any = alarm.get("AlarmConfigurationUpdatedTimestamp")
         return cls(
             name=str(alarm["AlarmName"]),
             arn=str(alarm["AlarmArn"]),
@@ -84,7 +84,7 @@ class AlarmView:
             ok_actions=tuple(alarm.get("OKActions") or ()),
             insufficient_data_actions=tuple(alarm.get("InsufficientDataActions") or ()),
             description=str(alarm.get("AlarmDescription") or ""),
-            updated=updated.isoformat() if hasattr(updated, "isoformat") else str(updated or ""),
+            updated=updated.isoformat() if isinstance(updated, datetime) else str(updated or ""),
             raw=alarm,
         )
 
