@@ -1,9 +1,9 @@
 """The runtime plays CloudWatch's alarm evaluation, which the emulator does not do.
 
-Every few seconds: one DescribeAlarms, then one read per alarm it can evaluate (a queue's attributes, or one
-GetMetricData for every metric alarm on published metrics), the state set with SetAlarmState, and on a change
-the notification CloudWatch sends published to the alarm's SNS actions, as `cloudwatch.amazonaws.com`: only
-when the topic's policy and its key's policy admit the alarm, as AWS checks them.
+Every few seconds: one DescribeAlarms, then the reads the alarms it can evaluate need (each queue's attributes;
+one GetMetricData per evaluation window for the alarms on published metrics), the state set with SetAlarmState,
+and on a change the notification CloudWatch sends published to the alarm's SNS actions, as
+`cloudwatch.amazonaws.com`: only when the topic's policy and its key's policy admit the alarm, as AWS checks them.
 
 What it evaluates: SQS queue depth (sampled from the queue's attributes each round, the samples inside a period
 taken as that period's statistic), and metrics
@@ -53,6 +53,7 @@ AGGREGATES: dict[str, Callable[[list[float]], float]] = {
     "Average": lambda values: sum(values) / len(values),
     "SampleCount": lambda values: float(len(values)),
 }
+MAX_QUERIES = 500  # GetMetricData's limit per request
 # Managed keys' policies cannot name CloudWatch, so AWS drops its notifications to topics encrypted with them.
 MANAGED_KEY_PREFIX = "alias/aws/"
 
@@ -148,16 +149,24 @@ class AlarmEvaluator:
         return float(attributes.get(attribute, 0))
 
     def _metric_values(self, alarms: list[AlarmView], now: float) -> dict[str, list[float | None]]:
-        """Per alarm, its statistic per evaluation period (oldest first) from the emulator's CloudWatch."""
+        """Per alarm, its statistic per evaluation period (oldest first) from the emulator's CloudWatch: one
+        GetMetricData for the alarms that look back as far (each query keeps its own period)."""
         found: dict[str, list[float | None]] = {}
         # Datapoints are stamped to the second or finer: the end is the next second, so one just put is in.
         end = datetime.fromtimestamp(int(now) + 1, UTC)
-        # One request per alarm, its periods counted back from the same end (AWS evaluates each on its own).
+        by_window: dict[int, list[AlarmView]] = defaultdict(list)
         for alarm in alarms:
-            start = end - timedelta(seconds=alarm.period * alarm.evaluation_periods)
-            response = self.cloudwatch.get_metric_data(MetricDataQueries=[_query(alarm)], StartTime=start, EndTime=end)
-            [result] = response.get("MetricDataResults") or [{}]
-            found[alarm.arn] = _slots(alarm, start, result.get("Timestamps", []), result.get("Values", []))
+            by_window[alarm.period * alarm.evaluation_periods].append(alarm)
+        for window, group in by_window.items():
+            start = end - timedelta(seconds=window)
+            for first in range(0, len(group), MAX_QUERIES):
+                chunk = group[first : first + MAX_QUERIES]
+                queries = [_query(alarm, f"a{index}") for index, alarm in enumerate(chunk)]
+                response = self.cloudwatch.get_metric_data(MetricDataQueries=queries, StartTime=start, EndTime=end)
+                results = {r["Id"]: r for r in response.get("MetricDataResults", [])}
+                for index, alarm in enumerate(chunk):
+                    result = results.get(f"a{index}", {})
+                    found[alarm.arn] = _slots(alarm, start, result.get("Timestamps", []), result.get("Values", []))
         return found
 
     def _transition(self, alarm: AlarmView, result: Evaluation, now: float) -> None:
@@ -218,13 +227,13 @@ class AlarmEvaluator:
         return decision
 
 
-def _query(alarm: AlarmView) -> dict[str, Any]:
+def _query(alarm: AlarmView, query_id: str) -> dict[str, Any]:
     metric = {
         "Namespace": alarm.namespace,
         "MetricName": alarm.metric_name,
         "Dimensions": [{"Name": name, "Value": value} for name, value in alarm.dimensions.items()],
     }
-    return {"Id": "alarm", "MetricStat": {"Metric": metric, "Period": alarm.period, "Stat": alarm.statistic}}
+    return {"Id": query_id, "MetricStat": {"Metric": metric, "Period": alarm.period, "Stat": alarm.statistic}}
 
 
 def _slots(alarm: AlarmView, start: datetime, timestamps: list[Any], values: list[float]) -> list[float | None]:
