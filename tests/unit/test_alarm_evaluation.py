@@ -205,3 +205,57 @@ def test_a_key_that_does_not_name_cloudwatch_refuses_it() -> None:
     without = {**KEY_POLICY, "Statement": [s for s in KEY_POLICY["Statement"] if s["Sid"] != "CloudWatchAlarmsPublish"]}
     topics, refusals = publish({"Policy": TOPIC_POLICY, "KmsMasterKeyId": KEY_ARN}, without)
     assert topics.published == [] and refusals
+
+
+# -- one round after another: a transition is made once, the alarms are listed only when they may have changed ----
+class Alarms:
+    def __init__(self) -> None:
+        self.listed = 0
+        self.states: list[str] = []
+
+    def get_paginator(self, _operation: str) -> Any:
+        outer = self
+
+        class Pages:
+            def paginate(self, **_: Any) -> list[dict[str, Any]]:
+                outer.listed += 1
+                return [{"MetricAlarms": [DLQ_ALARM.raw]}]
+
+        return Pages()
+
+    def set_alarm_state(self, **request: Any) -> None:
+        self.states.append(request["StateValue"])
+
+
+class Queue:
+    def __init__(self) -> None:
+        self.depth = 0
+
+    def get_queue_attributes(self, **_: Any) -> dict[str, Any]:
+        return {"Attributes": {"ApproximateNumberOfMessages": str(self.depth)}}
+
+
+def test_rounds_change_state_once_and_list_alarms_once_a_minute_or_after_a_deploy() -> None:
+    cloudwatch, queue = Alarms(), Queue()
+    topics = Topics({"Policy": TOPIC_POLICY, "KmsMasterKeyId": KEY_ARN})
+    evaluator = AlarmEvaluator(
+        cloudwatch=cloudwatch,
+        sqs=queue,
+        sns=topics,
+        kms=Keys(KEY_POLICY),
+        endpoint="http://127.0.0.1:1",
+        refused=lambda *_: None,
+        succeeded=lambda *_: None,
+    )
+    assert evaluator.run_once(now=1000.0) == []
+    queue.depth = 2
+    # GIVEN a message in the queue: one transition, one notification, however many rounds see it
+    assert evaluator.run_once(now=1010.0) == [(DLQ_ALARM.name, OK, ALARM)]
+    assert evaluator.run_once(now=1020.0) == []
+    assert cloudwatch.states == [ALARM] and len(topics.published) == 1
+    assert cloudwatch.listed == 1
+    # WHEN a deploy happened, or a minute passed, the alarms are listed again
+    evaluator.invalidate()
+    evaluator.run_once(now=1030.0)
+    evaluator.run_once(now=1095.0)
+    assert cloudwatch.listed == 3

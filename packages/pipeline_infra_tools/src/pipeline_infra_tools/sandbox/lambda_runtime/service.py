@@ -106,6 +106,7 @@ class LambdaRuntime:
         self.deployment = Deployment.load(self.stacks_dir)
         self.invoker.deployment = self.deployment
         self.taps.ensure(self.deployment.lambda_rules())
+        self.alarms.invalidate()
         log.info(
             "loaded %d functions, %d rules, %d pipes",
             len(self.deployment.functions),
