@@ -1,6 +1,15 @@
-"""Processing layer: the validator and the task processor, wired to this environment's storage and queues."""
+"""Processing layer: the validator and the task processor, wired to this environment's storage and queues, their
+alarms, and the environment's dashboard."""
 
-from pipeline_infra.components import Processing, ProcessingArgs
+from pipeline_infra.components import (
+    Alarms,
+    AlarmsArgs,
+    Dashboard,
+    DashboardArgs,
+    Processing,
+    ProcessingArgs,
+    function_alarms,
+)
 from pipeline_infra.context import LayerContext
 from pipeline_infra.layers import NOTIFICATIONS, PROCESSING, STORAGE
 
@@ -21,6 +30,14 @@ processing = Processing("processing", ProcessingArgs(
     success_topic_arn=notifications.require_output("success_topic_arn"),
     failure_topic_arn=notifications.require_output("failure_topic_arn"),
 ), ctx.options())
+errors, throttles = ctx.alarm_rule("function_errors"), ctx.alarm_rule("function_throttles")
+Alarms("alarms", AlarmsArgs(topic_arn=notifications.require_output("failure_topic_arn"), alarms=[
+    *function_alarms(ctx.names.alarm, "validator", processing.validator_function_name, errors, throttles),
+    *function_alarms(ctx.names.alarm, "task-processor", processing.task_processor_function_name, errors, throttles),
+]), ctx.options())
+Dashboard("dashboard", DashboardArgs(dashboard_name=ctx.names.dashboard("pipeline"), content=ctx.dashboard_content(
+    "Pipeline", functions=["validator", "task-processor"], dead_letter_queues=["tasks-dlq", "replication-dlq"],
+)), ctx.options())
 
 ctx.export({
     "validator_function_name": processing.validator_function_name,

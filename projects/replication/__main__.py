@@ -1,14 +1,23 @@
-"""Replication layer (source environment only): replicator, change capture and the scheduled drift checker."""
+"""Replication layer (source environment only): replicator, change capture, the scheduled drift checker and their
+alarms."""
 
 import pulumi
 
 from pipeline_infra.components import (
+    Alarms,
+    AlarmsArgs,
     ChangeCapture,
+    Dashboard,
+    DashboardArgs,
     ChangeCaptureArgs,
     DriftChecker,
     DriftCheckerArgs,
     Replicator,
     ReplicatorArgs,
+    drift_check_alarms,
+    function_alarms,
+    pipe_alarm,
+    replication_alarms,
 )
 from pipeline_infra.context import LayerContext
 from pipeline_infra.layers import NOTIFICATIONS, REPLICATION, STORAGE
@@ -26,8 +35,9 @@ replicator = Replicator("replicator", ReplicatorArgs(
 ), opts)
 # The DLQ admits the drift schedule's rule, and the drift checker reads back capture's rules: capture first.
 drift_schedule_rule_arn, resolve_drift_schedule_rule_arn = pulumi.deferred_output()
+pipe_name = names.resource("pipe", "config-stream")
 capture = ChangeCapture("capture", ChangeCaptureArgs(
-    bus_name=names.resource("bus", "replication"), pipe_name=names.resource("pipe", "config-stream"),
+    bus_name=names.resource("bus", "replication"), pipe_name=pipe_name,
     pipe_role_name=names.role("config-pipe"), object_rule_name=names.rule("s3-changes"), prefixes=source.prefixes,
     config_rule_name=names.rule("config-changes"), rule_retries=ctx.rule_retries(), bucket_name=source.bucket_name,
     config_table_arn=source.config_table_arn, config_stream_arn=storage.require_output("config_table_stream_arn"),
@@ -43,6 +53,19 @@ drift = DriftChecker("drift-checker", DriftCheckerArgs(
     replication_paths=capture.replication_paths,
 ), opts)
 resolve_drift_schedule_rule_arn(drift.schedule_rule_arn)
+errors, throttles = ctx.alarm_rule("function_errors"), ctx.alarm_rule("function_throttles")
+Alarms("alarms", AlarmsArgs(topic_arn=source.failure_topic_arn, alarms=[
+    *function_alarms(names.alarm, "replicator", replicator.function_name, errors, throttles),
+    *function_alarms(names.alarm, "drift-checker", drift.function_name, errors, throttles),
+    *[alarm for target in replication.targets for alarm in replication_alarms(
+        names.alarm, target, replicator.function_name, ctx.alarm_rule("replication_lag"),
+        ctx.alarm_rule("replication_failures"))],
+    *drift_check_alarms(names.alarm, drift.function_name, ctx.drift_check_watch()),
+    pipe_alarm(names.alarm, "config-stream", pipe_name, ctx.alarm_rule("pipe_failures")),
+]), opts)
+Dashboard("dashboard", DashboardArgs(dashboard_name=names.dashboard("replication"), content=ctx.dashboard_content(
+    "Replication", functions=["replicator", "drift-checker"], dead_letter_queues=["replication-dlq"], replication=True,
+)), opts)
 
 ctx.export({
     "replicator_function_name": replicator.function_name, "replicator_function_arn": replicator.function_arn,

@@ -162,7 +162,13 @@ class Inbox:
                 self.received.append(Notification(json.loads(envelope["Message"]), attributes))
                 self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
 
-    def wait(self, match: Callable[[Notification], bool], count: int = 1, what: str = "") -> list[Notification]:
+    def wait(
+        self,
+        match: Callable[[Notification], bool],
+        count: int = 1,
+        what: str = "",
+        timeout: float = DEADLINE_SECONDS,
+    ) -> list[Notification]:
         """At least `count` received notifications that `match`, waiting for them up to the deadline."""
 
         def probe() -> list[Notification] | None:
@@ -170,7 +176,7 @@ class Inbox:
             found = [n for n in self.received if match(n)]
             return found if len(found) >= count else None
 
-        return wait_for(probe, f"{count} notification(s) {what}".strip())
+        return wait_for(probe, f"{count} notification(s) {what}".strip(), timeout)
 
 
 @contextmanager

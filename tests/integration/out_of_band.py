@@ -335,7 +335,55 @@ def stop_pipe(sandbox: DeployedSandbox, record: Record) -> Iterator[None]:
         pipes.update_pipe(Name=record["id"], RoleArn=role, DesiredState="RUNNING")
 
 
+@contextmanager
+def disable_alarm_actions(sandbox: DeployedSandbox, record: Record) -> Iterator[None]:
+    cloudwatch = sandbox.client("cloudwatch")
+    cloudwatch.disable_alarm_actions(AlarmNames=[record["id"]])
+    try:
+        yield
+    finally:
+        cloudwatch.enable_alarm_actions(AlarmNames=[record["id"]])
+
+
+@contextmanager
+def retitle_dashboard(sandbox: DeployedSandbox, record: Record) -> Iterator[None]:
+    cloudwatch = sandbox.client("cloudwatch")
+    original = cloudwatch.get_dashboard(DashboardName=record["id"])["DashboardBody"]
+    body = json.loads(original)
+    body["widgets"][0]["properties"]["markdown"] = "# Renamed by hand"
+    cloudwatch.put_dashboard(DashboardName=record["id"], DashboardBody=json.dumps(body))
+    try:
+        yield
+    finally:
+        cloudwatch.put_dashboard(DashboardName=record["id"], DashboardBody=original)
+
+
+@contextmanager
+def stop_key_rotation(sandbox: DeployedSandbox, record: Record) -> Iterator[None]:
+    kms = sandbox.client("kms")
+    kms.disable_key_rotation(KeyId=record["id"])
+    try:
+        yield
+    finally:
+        kms.enable_key_rotation(KeyId=record["id"])
+
+
 OUT_OF_BAND = [
+    OutOfBand(
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "dev",
+        "alarms-tasks-dlq-messages",
+        disable_alarm_actions,
+        "actionsEnabled",
+    ),
+    OutOfBand(
+        "aws:cloudwatch/dashboard:Dashboard",
+        "dev",
+        "dashboard-dashboard",
+        retitle_dashboard,
+        "dashboardBody.widgets[0].properties.markdown",
+    ),
+    OutOfBand("aws:kms/key:Key", "dev", "topics-failure-key", stop_key_rotation, "enableKeyRotation"),
     OutOfBand("aws:s3/bucket:Bucket", "dev", "data-bucket", untag_bucket, "tagsAll.Layer"),
     OutOfBand(
         "aws:s3/bucketVersioning:BucketVersioning",

@@ -33,7 +33,10 @@ def test_topics_are_encrypted_and_subscribed_from_settings(
     for outcome in ("success", "failure"):
         topic = notifications.named(f"topics-{outcome}")
         assert topic.inputs["name"] == f"sns-{outcome}-{env}-{settings.env(env).suffix}"
-        assert topic.inputs["kmsMasterKeyId"] == "alias/aws/sns", topic.urn
+    assert notifications.named("topics-success").inputs["kmsMasterKeyId"] == "alias/aws/sns"
+    # CloudWatch cannot use the AWS managed key: the failure topic, which alarms publish to, has its own
+    key = notifications.named("topics-failure-key")
+    assert notifications.named("topics-failure").inputs["kmsMasterKeyId"] == key.outputs["arn"], key.urn
     subscriptions = notifications.of_type("aws:sns/topicSubscription:TopicSubscription")
     expected = {(s.protocol, s.endpoint) for s in settings.env(env).notifications.subscriptions}
     assert {(s.inputs["protocol"], s.inputs["endpoint"]) for s in subscriptions} == expected

@@ -162,7 +162,7 @@ def test_the_recorded_state_adds_defaults_and_tags() -> None:
 def test_every_deployable_type_can_be_read_and_every_unreadable_input_says_why() -> None:
     assert set(reads.READERS) == set(HANDLERS)
     unreadable = reads.unreadable_properties()
-    assert set(unreadable) == {"aws:s3/bucket:Bucket", "aws:lambda/function:Function"}
+    assert set(unreadable) == {"aws:s3/bucket:Bucket", "aws:lambda/function:Function", "aws:kms/key:Key"}
     assert all(reason for reasons in unreadable.values() for reason in reasons.values())
     with pytest.raises(UnsupportedResourceError, match="cannot be read back"):
         reads.reader("aws:ec2/instance:Instance")

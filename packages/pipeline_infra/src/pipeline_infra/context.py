@@ -15,6 +15,10 @@ import pulumi
 import pulumi_aws as aws
 
 from pipeline_infra.components import (
+    AlarmPublishers,
+    AlarmRule,
+    DashboardContent,
+    DriftCheckWatch,
     FunctionSpec,
     ReplicationSource,
     ReplicationTarget,
@@ -32,7 +36,7 @@ from pipeline_infra.layers import (
     stack_reference_name,
 )
 from pipeline_infra.naming import ENVIRONMENT_TAG, LAYER_TAG, MANAGED_BY_TAG, PROJECT_TAG, Names, name_token
-from pipeline_infra.settings import FunctionSettings, load_settings
+from pipeline_infra.settings import AlarmSettings, FunctionSettings, load_settings
 from pipeline_infra.stack_config import (
     ENVIRONMENT_KEY,
     FUNCTION_ARTIFACT_ENV,
@@ -41,7 +45,7 @@ from pipeline_infra.stack_config import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from pipeline_infra.settings import EnvironmentSettings, Settings, TableSettings
 
@@ -169,6 +173,57 @@ class LayerContext:
             )
             for s in self.env.notifications.subscriptions
         ]
+
+    def alarm_rule(self, kind: str) -> AlarmRule:
+        """Threshold and timing of one kind of alarm in settings' `monitoring` (`function_errors`, ...)."""
+        rule = getattr(self.env.monitoring, kind, None)
+        if not isinstance(rule, AlarmSettings):
+            raise ValueError(f"no alarm {kind!r} in settings' `monitoring`")
+        return AlarmRule(
+            threshold=rule.threshold, period_seconds=rule.period_seconds, evaluation_periods=rule.evaluation_periods
+        )
+
+    def dead_letter_queue_rule(self) -> AlarmRule:
+        """Any message in a dead-letter queue: threshold 1, timing from settings."""
+        queues = self.env.monitoring.dead_letter_queues
+        return AlarmRule(
+            threshold=1, period_seconds=queues.period_seconds, evaluation_periods=queues.evaluation_periods
+        )
+
+    def drift_check_watch(self) -> DriftCheckWatch:
+        """How the scheduled drift check is watched: its findings, and a run missing for its interval + margin."""
+        period, periods = self.env.drift_check_window()
+        return DriftCheckWatch(
+            environment=self.env.name,
+            targets=tuple(self.env.replication.targets),
+            failure_threshold=self.env.monitoring.drift_check.failure_threshold,
+            period_seconds=period,
+            missing_periods=periods,
+        )
+
+    def alarm_publishers(self) -> AlarmPublishers:
+        """This environment's alarms, which publish to its failure topic."""
+        return AlarmPublishers(
+            failure_topic_arn=self.names.topic_arn("failure"),
+            account_id=self.env.account_id,
+            region=self.env.region,
+            alarm_arns=self.names.alarm_arns,
+        )
+
+    def dashboard_content(
+        self, title: str, functions: Sequence[str], dead_letter_queues: Sequence[str], replication: bool = False
+    ) -> DashboardContent:
+        """A dashboard of these functions and dead-letter queues (by purpose), and of replication to this
+        environment's targets when `replication`."""
+        names = self.names
+        return DashboardContent(
+            title=f"{title}: {self.env.name} ({self.env.region})",
+            region=self.env.region,
+            dead_letter_queues=[names.queue(purpose) for purpose in dead_letter_queues],
+            functions=[names.function(purpose) for purpose in functions],
+            replicator_function=names.function("replicator") if replication else None,
+            replication_targets=tuple(self.env.replication.targets) if replication else (),
+        )
 
     def replica_reader_arns(self) -> list[pulumi.Output[Any]]:
         """The writer role of each replication target of this environment, as that target's storage exported it."""

@@ -32,6 +32,8 @@ MAX_LENGTH = {
     "sns": 256,
     "ddb": 255,
     "log": 512,
+    "alarm": 255,
+    "dashboard": 255,
 }
 
 
@@ -110,6 +112,21 @@ class Names:
     def role_arn(self, purpose: str) -> str:
         """Predictable ARN, so another environment can trust a role without a StackReference cycle."""
         return f"arn:aws:iam::{self.env.account_id}:role/{self.role(purpose)}"
+
+    def alarm(self, purpose: str) -> str:
+        return self.resource("alarm", purpose)
+
+    def dashboard(self, purpose: str) -> str:
+        return self.resource("dashboard", purpose)
+
+    @property
+    def alarm_arns(self) -> str:
+        """Every alarm of this environment, as an ARN pattern: what may publish to its failure topic."""
+        return f"arn:aws:cloudwatch:{self.env.region}:{self.env.account_id}:alarm:alarm-*{self.name_token}"
+
+    def topic_arn(self, outcome: str) -> str:
+        """Predictable ARN, so the topic's own policy can name it."""
+        return f"arn:aws:sns:{self.env.region}:{self.env.account_id}:{self.topic(outcome)}"
 
     def log_group(self, function_purpose: str) -> str:
         return f"/aws/lambda/{self.function(function_purpose)}"

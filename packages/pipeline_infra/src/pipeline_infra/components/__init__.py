@@ -6,13 +6,31 @@ types below); the layer program or `LayerContext` takes those values out of sett
 
 from __future__ import annotations
 
+from pipeline_infra.components.alarms import (
+    AlarmRule,
+    Alarms,
+    AlarmsArgs,
+    AlarmSpec,
+    DriftCheckWatch,
+    dead_letter_queue_alarm,
+    drift_check_alarms,
+    function_alarms,
+    pipe_alarm,
+    replication_alarms,
+)
 from pipeline_infra.components.change_capture import ChangeCapture, ChangeCaptureArgs, ReplicationPath
+from pipeline_infra.components.dashboard import Dashboard, DashboardArgs, DashboardContent, dashboard_body
 from pipeline_infra.components.data_bucket import DataBucket, DataBucketArgs
 from pipeline_infra.components.drift_checker import DriftChecker, DriftCheckerArgs
 from pipeline_infra.components.endpoints import EndpointAccess
 from pipeline_infra.components.function_network import FunctionNetwork, FunctionNetworkArgs
 from pipeline_infra.components.message_queue import MessageQueue, MessageQueueArgs
-from pipeline_infra.components.notification_topics import NotificationTopics, NotificationTopicsArgs, TopicSubscription
+from pipeline_infra.components.notification_topics import (
+    AlarmPublishers,
+    NotificationTopics,
+    NotificationTopicsArgs,
+    TopicSubscription,
+)
 from pipeline_infra.components.pipeline_function import FunctionSpec, PipelineFunction, PipelineFunctionArgs
 from pipeline_infra.components.pipeline_table import PipelineTable, PipelineTableArgs, SecondaryIndex, TableBilling
 from pipeline_infra.components.processing import Processing, ProcessingArgs
@@ -24,10 +42,19 @@ from pipeline_infra.components.tracing_endpoint import TracingEndpoint, TracingE
 from pipeline_infra.components.vpc_placement import VpcPlacement
 
 __all__ = [
+    "AlarmPublishers",
+    "AlarmRule",
+    "AlarmSpec",
+    "Alarms",
+    "AlarmsArgs",
     "ChangeCapture",
     "ChangeCaptureArgs",
+    "Dashboard",
+    "DashboardArgs",
+    "DashboardContent",
     "DataBucket",
     "DataBucketArgs",
+    "DriftCheckWatch",
     "DriftChecker",
     "DriftCheckerArgs",
     "EndpointAccess",
@@ -58,4 +85,10 @@ __all__ = [
     "TracingEndpoint",
     "TracingEndpointArgs",
     "VpcPlacement",
+    "dashboard_body",
+    "dead_letter_queue_alarm",
+    "drift_check_alarms",
+    "function_alarms",
+    "pipe_alarm",
+    "replication_alarms",
 ]

@@ -1,4 +1,8 @@
-"""Success and failure SNS topics, encrypted, with the subscriptions declared in settings."""
+"""Success and failure SNS topics, encrypted, with the subscriptions declared in settings.
+
+The failure topic also takes the environment's alarm notifications: CloudWatch publishes them only to a topic
+whose policy and key admit it, so that topic has a key of its own (`policies.documents.alarm_topic_key`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from pipeline_infra.components.aliases import carry_over
+from pipeline_infra.policies import documents
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -18,6 +23,8 @@ TYPE_TOKEN = "pipeline-infra:notifications:NotificationTopics"
 # The AWS managed key for SNS: encryption at rest with no key to manage.
 SNS_MANAGED_KEY = "alias/aws/sns"
 OUTCOMES = ("success", "failure")
+# Days a deleted key waits before it is gone (the shortest KMS allows): a destroyed sandbox or dev cleans up soon.
+KEY_DELETION_WINDOW_DAYS = 7
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -37,6 +44,20 @@ class TopicSubscription:
 
 
 @dataclass(kw_only=True, frozen=True)
+class AlarmPublishers:
+    """The alarms allowed to publish to the failure topic, and where that topic lives."""
+
+    failure_topic_arn: str
+    """The failure topic's ARN, known before it exists (`Names.topic_arn`): its policy names it."""
+    account_id: str
+    """The environment's account: alarms of another account may not publish."""
+    region: str
+    """The environment's region: SNS uses the key through `sns.<region>.amazonaws.com`."""
+    alarm_arns: str
+    """ARN pattern of the environment's alarms (`Names.alarm_arns`)."""
+
+
+@dataclass(kw_only=True, frozen=True)
 class NotificationTopicsArgs:
     success_topic_name: str
     """Physical name of the success topic."""
@@ -44,6 +65,8 @@ class NotificationTopicsArgs:
     """Physical name of the failure topic."""
     subscriptions: Sequence[TopicSubscription] = ()
     """Subscriptions to either topic."""
+    alarm_publishers: AlarmPublishers | None = None
+    """The alarms that notify on the failure topic; None leaves it on the AWS managed key, which they cannot use."""
 
 
 class NotificationTopics(pulumi.ComponentResource):
@@ -54,9 +77,29 @@ class NotificationTopics(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, carry_over(TYPE_TOKEN, opts))
         child = pulumi.ResourceOptions(parent=self)
         topic_names = {"success": args.success_topic_name, "failure": args.failure_topic_name}
+        keys: dict[str, pulumi.Input[str]] = {outcome: SNS_MANAGED_KEY for outcome in OUTCOMES}
+        policies: dict[str, str | None] = {outcome: None for outcome in OUTCOMES}
+        alarms = args.alarm_publishers
+        if alarms is not None:
+            key = aws.kms.Key(
+                f"{name}-failure-key",
+                description=f"Encrypts {args.failure_topic_name}, which CloudWatch alarms publish to",
+                enable_key_rotation=True,
+                deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+                policy=json.dumps(documents.alarm_topic_key(alarms.account_id, alarms.region, alarms.alarm_arns)),
+                opts=child,
+            )
+            keys["failure"] = key.arn
+            policies["failure"] = json.dumps(
+                documents.alarm_topic(alarms.failure_topic_arn, alarms.account_id, alarms.alarm_arns)
+            )
         topics = {
             outcome: aws.sns.Topic(
-                f"{name}-{outcome}", name=topic_names[outcome], kms_master_key_id=SNS_MANAGED_KEY, opts=child
+                f"{name}-{outcome}",
+                name=topic_names[outcome],
+                kms_master_key_id=keys[outcome],
+                policy=policies[outcome],
+                opts=child,
             )
             for outcome in OUTCOMES
         }

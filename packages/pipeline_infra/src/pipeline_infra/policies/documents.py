@@ -232,3 +232,66 @@ def dead_letter_queue(queue_arn: str, rule_arns: list[str]) -> PolicyDocument:
             "Condition": {"ArnEquals": {"aws:SourceArn": rule_arns}},
         }
     )
+
+
+CLOUDWATCH_SERVICE = "cloudwatch.amazonaws.com"
+
+
+def _from_alarms(account_id: str, alarm_arns: str) -> dict[str, Any]:
+    """Only this account's alarms of this environment (the confused-deputy guard AWS recommends)."""
+    return {"ArnLike": {"aws:SourceArn": alarm_arns}, "StringEquals": {"aws:SourceAccount": account_id}}
+
+
+def alarm_topic(topic_arn: str, account_id: str, alarm_arns: str) -> PolicyDocument:
+    """Let CloudWatch publish the environment's alarm notifications to the failure topic, and nothing else.
+
+    The account's own roles publish through their IAM grants (same account), so no statement names them.
+    """
+    return document(
+        {
+            "Sid": "CloudWatchAlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDWATCH_SERVICE},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": _from_alarms(account_id, alarm_arns),
+        }
+    )
+
+
+def alarm_topic_key(account_id: str, region: str, alarm_arns: str) -> PolicyDocument:
+    """Key policy of the failure topic's key. CloudWatch cannot publish to a topic encrypted with the AWS managed
+    key (its policy cannot name CloudWatch), so the topic has a key of its own: administered through IAM as any
+    default key policy does, usable through SNS by the account's principals (what the AWS managed key allowed, so
+    the functions' roles need no new grant) and by the environment's alarms.
+
+    In a key policy `Resource: "*"` means this key.
+    """
+    data_key_actions = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    return document(
+        {
+            "Sid": "AccountAdministersThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "AccountPublishesThroughSns",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": data_key_actions,
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:CallerAccount": account_id, "kms:ViaService": f"sns.{region}.amazonaws.com"}
+            },
+        },
+        {
+            "Sid": "CloudWatchAlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDWATCH_SERVICE},
+            "Action": data_key_actions,
+            "Resource": "*",
+            "Condition": _from_alarms(account_id, alarm_arns),
+        },
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Literal
 
@@ -187,6 +188,102 @@ class ReplicationSettings(StrictModel):
         return self
 
 
+# CloudWatch's limits on an alarm's period and on its whole evaluation range (period x evaluation periods).
+HIGH_RESOLUTION_PERIODS = (10, 20, 30)
+HOUR = 3600
+DAY_SECONDS = 86_400
+WEEK_SECONDS = 7 * DAY_SECONDS
+RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86_400, "days": 86_400}
+RATE = re.compile(r"^rate\((\d+)\s+([a-z]+)\)$")
+
+
+def schedule_interval_seconds(expression: str) -> int | None:
+    """Seconds between two runs of a `rate(...)` schedule; None for a `cron(...)` one (no fixed interval)."""
+    match = RATE.match(expression.strip())
+    if not match or match.group(2) not in RATE_UNITS:
+        return None
+    return int(match.group(1)) * RATE_UNITS[match.group(2)]
+
+
+def check_evaluation_range(period_seconds: int, evaluation_periods: int) -> None:
+    """CloudWatch refuses an alarm whose period is not 10, 20, 30 or a multiple of 60, or whose evaluation range
+    is longer than a day (periods under an hour) or a week."""
+    if period_seconds not in HIGH_RESOLUTION_PERIODS and period_seconds % 60:
+        raise ValueError(f"period_seconds must be 10, 20, 30 or a multiple of 60, got {period_seconds}")
+    limit = WEEK_SECONDS if period_seconds >= HOUR else DAY_SECONDS
+    if period_seconds * evaluation_periods > limit:
+        raise ValueError(
+            f"period_seconds x evaluation_periods ({period_seconds} x {evaluation_periods}) must be at most {limit} "
+            f"seconds for a period {'of an hour or more' if limit == WEEK_SECONDS else 'under an hour'}"
+        )
+
+
+class QueueAlarmSettings(StrictModel):
+    """A dead-letter queue alarm: any message visible is an alarm (threshold 1); only the timing is set."""
+
+    period_seconds: int = Field(60, ge=10, description="Seconds per evaluated period.")
+    evaluation_periods: int = Field(1, ge=1, description="Periods evaluated; all must breach.")
+
+    @model_validator(mode="after")
+    def _range_is_supported(self) -> QueueAlarmSettings:
+        check_evaluation_range(self.period_seconds, self.evaluation_periods)
+        return self
+
+
+class AlarmSettings(StrictModel):
+    """A metric alarm: the statistic reaches `threshold` in each of `evaluation_periods` periods."""
+
+    threshold: float = Field(1, gt=0, description="Value that breaches (counts, or seconds for lag).")
+    period_seconds: int = Field(300, ge=10, description="Seconds per evaluated period.")
+    evaluation_periods: int = Field(1, ge=1, description="Periods evaluated; all must breach.")
+
+    @model_validator(mode="after")
+    def _range_is_supported(self) -> AlarmSettings:
+        check_evaluation_range(self.period_seconds, self.evaluation_periods)
+        return self
+
+
+class DriftCheckAlarmSettings(StrictModel):
+    """The scheduled drift check: its findings, and a run missing for longer than its schedule plus a margin."""
+
+    failure_threshold: float = Field(
+        1, gt=0, description="Broken replication paths or drifted resources in one run that raise the alarm."
+    )
+    staleness_margin_seconds: int = Field(
+        3600, ge=60, description="How late a run may be, beyond the schedule's interval, before it is missing."
+    )
+    schedule_interval_seconds: int | None = Field(
+        None,
+        ge=60,
+        description="Seconds between runs; needed when replication.drift_schedule is a cron() expression.",
+    )
+
+
+class MonitoringSettings(StrictModel):
+    """Thresholds and periods of the alarms (every environment; replication's only where it runs)."""
+
+    dead_letter_queues: QueueAlarmSettings = QueueAlarmSettings()
+    function_errors: AlarmSettings = AlarmSettings(threshold=1, period_seconds=300)
+    function_throttles: AlarmSettings = AlarmSettings(threshold=1, period_seconds=300)
+    replication_lag: AlarmSettings = Field(
+        AlarmSettings(threshold=900, period_seconds=300),
+        description="Seconds from a prod change to its replica; 900 is S3 Replication Time Control's 15 minutes.",
+    )
+    replication_failures: AlarmSettings = AlarmSettings(threshold=1, period_seconds=300)
+    pipe_failures: AlarmSettings = AlarmSettings(threshold=1, period_seconds=300)
+    drift_check: DriftCheckAlarmSettings = DriftCheckAlarmSettings()
+
+
+def staleness_window(interval_seconds: int, margin_seconds: int) -> tuple[int, int]:
+    """(period, evaluation periods) of an alarm that fires when nothing happened for interval + margin: hours
+    when the window is an hour or more (CloudWatch then allows a week), else minutes (a day)."""
+    window = interval_seconds + margin_seconds
+    period = HOUR if window >= HOUR else 60
+    periods = math.ceil(window / period)
+    check_evaluation_range(period, periods)
+    return period, periods
+
+
 class EnvironmentSettings(StrictModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9]{1,11}$")
     suffix: str = Field(pattern=r"^[a-z0-9]{1,8}$", description="Last part of every resource name.")
@@ -199,6 +296,29 @@ class EnvironmentSettings(StrictModel):
     network: NetworkSettings | None = Field(
         None, description="The existing VPC the functions run in; absent, they run outside any VPC."
     )
+    monitoring: MonitoringSettings = MonitoringSettings()
+
+    @model_validator(mode="after")
+    def _drift_check_can_be_watched(self) -> EnvironmentSettings:
+        self.drift_check_window()
+        return self
+
+    def drift_check_window(self) -> tuple[int, int]:
+        """(period, evaluation periods) after which a drift check that has not run is missing."""
+        drift = self.monitoring.drift_check
+        interval = drift.schedule_interval_seconds or schedule_interval_seconds(self.replication.drift_schedule)
+        if interval is None:
+            raise ValueError(
+                f"monitoring.drift_check.schedule_interval_seconds is required: replication.drift_schedule "
+                f"{self.replication.drift_schedule!r} has no fixed interval to watch the runs by"
+            )
+        try:
+            return staleness_window(interval, drift.staleness_margin_seconds)
+        except ValueError as err:
+            raise ValueError(
+                f"monitoring.drift_check: the schedule's interval ({interval} s) plus staleness_margin_seconds "
+                f"({drift.staleness_margin_seconds} s) is longer than an alarm can watch: {err}"
+            ) from err
 
 
 class ApprovedDifference(StrictModel):

@@ -46,6 +46,8 @@ OUTPUTS_RESOURCE = "(stack outputs)"
 _VOLATILE = (
     (re.compile(r"/stream/[0-9T:.\-]+"), "/stream/{label}"),
     (re.compile(r"(arn:aws:sns:[^:\"]+:[^:\"]+:[^:\"]+):[0-9a-f\-]{20,}"), r"\1:{subscription}"),
+    # A KMS key has no name: its id is the cloud's to choose.
+    (re.compile(r"(arn:aws:kms:[^:\"]+:[^:\"]+:key/)[0-9a-f\-]{36}"), r"\1{key}"),
     # Queue URLs name the endpoint that created them: AWS's in a rendering, the emulator's once deployed locally.
     (re.compile(r"https?://(?:sqs\.[a-z0-9-]+\.amazonaws\.com|127\.0\.0\.1:\d+|localhost:\d+)/(?=\d{12}/)"), "{sqs}/"),
 )

@@ -166,6 +166,23 @@ def _vpc_endpoint(request: ResourceRequest, account: str, region: str) -> tuple[
     return endpoint, extra
 
 
+def _key(request: ResourceRequest, account: str, region: str) -> tuple[str, dict[str, Any]]:
+    # From the logical name only, so the same key in two environments renders the same (keys have no name).
+    digest = _digest(request.name, length=32)
+    key_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+    return key_id, {"arn": f"arn:aws:kms:{region}:{account}:key/{key_id}", "keyId": key_id}
+
+
+def _alarm(request: ResourceRequest, account: str, region: str) -> tuple[str, dict[str, Any]]:
+    alarm = _name(request)
+    return alarm, {"arn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{alarm}"}
+
+
+def _dashboard(request: ResourceRequest, account: str, region: str) -> tuple[str, dict[str, Any]]:
+    dashboard = _name(request, "dashboardName")
+    return dashboard, {"dashboardArn": f"arn:aws:cloudwatch::{account}:dashboard/{dashboard}"}
+
+
 def _generic(request: ResourceRequest, account: str, region: str) -> tuple[str, dict[str, Any]]:
     id_ = f"{request.name}-{_digest(request.urn)}"
     return id_, {}
@@ -198,4 +215,7 @@ _MAKERS: dict[str, Callable[[ResourceRequest, str, str], tuple[str, dict[str, An
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _security_group_rule,
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _security_group_rule,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
+    "aws:kms/key:Key": _key,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm,
+    "aws:cloudwatch/dashboard:Dashboard": _dashboard,
 }

@@ -34,6 +34,7 @@ TAGGABLE_TYPES = (
     "aws:cloudwatch/eventBus:EventBus",
     "aws:cloudwatch/eventRule:EventRule",
     "aws:cloudwatch/logGroup:LogGroup",
+    "aws:cloudwatch/metricAlarm:MetricAlarm",
     "aws:dynamodb/table:Table",
     "aws:ec2/securityGroup:SecurityGroup",
     "aws:ec2/vpcEndpoint:VpcEndpoint",

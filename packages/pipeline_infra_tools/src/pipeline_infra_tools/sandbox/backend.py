@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline_infra_tools.exceptions import UnsupportedResourceError
 from pipeline_infra_tools.sandbox.exceptions import EmulatorRequestError
+from pipeline_infra_tools.sandbox.replacement import forces_replacement
 from pipeline_infra_tools.sandbox.resources import HANDLERS, Clients, ResourceContext
 from pipeline_infra_tools.sandbox.resources.base import resource_tags
 from pipeline_infra_tools.sandbox.unchanged import SAVED_STACK_OPTION, load_saved_resources, unchanged
@@ -103,7 +104,12 @@ class EmulatorBackend:
         saved = self.saved.get(request.urn)
         if saved is not None and unchanged(saved, request, tags):
             return str(saved["id"]), dict(saved["outputs"])
-        ctx = ResourceContext(self.clients(request.region), request.region or self.region, self.account_id, tags)
+        previous_id = None
+        if saved is not None and not forces_replacement(request.type, saved.get("inputs") or {}, request.inputs):
+            previous_id = str(saved["id"])
+        ctx = ResourceContext(
+            self.clients(request.region), request.region or self.region, self.account_id, tags, previous_id
+        )
         try:
             id_, extra = handler.create(request, ctx)
         except (ClientError, BotoCoreError) as err:
@@ -152,5 +158,7 @@ TAGGABLE_TYPES = frozenset(
         "aws:ec2/vpcEndpoint:VpcEndpoint",
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "aws:kms/key:Key",
     }
 )

@@ -42,6 +42,9 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     # target finds a rule by that content, so a change of it makes a new rule here (and removes the old one).
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _RULE_CONTENT,
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _RULE_CONTENT,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("name",),
+    "aws:cloudwatch/dashboard:Dashboard": ("dashboardName",),
+    "aws:kms/key:Key": ("keyUsage", "customerMasterKeySpec", "multiRegion"),
 }
 
 

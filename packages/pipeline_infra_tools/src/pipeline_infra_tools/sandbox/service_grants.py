@@ -8,9 +8,9 @@ Written by hand because no maintained library evaluates resource policies offlin
 moto's evaluator ignores every condition operator but StringEquals, parliament and policy_sentry lint policies
 without evaluating them. The subset here is what service deliveries need: Allow and Deny statements, `Principal`
 as `*`, `{"AWS": "*"}` or `{"Service": ...}`, `Action`/`NotAction`, `Resource`/`NotResource` with wildcards, and
-the String/Arn/Bool condition operators (with `IfExists`) on the keys a service request carries. A statement with
-anything else (an operator or key it cannot decide) refuses the delivery, so an unknown policy never lets a
-delivery through that AWS might refuse.
+the String/Arn/Bool condition operators (with `IfExists`) on the keys a service request carries. A Deny with
+anything else (an operator or key it cannot decide) refuses the delivery, and such an Allow grants nothing, so an
+unknown policy never lets a delivery through that AWS might refuse.
 """
 
 from __future__ import annotations
@@ -72,16 +72,24 @@ def decide(policy: str | dict[str, Any] | None, request: ServiceRequest) -> Deci
     document = json.loads(policy) if isinstance(policy, str) else policy
     statements = document.get("Statement", [])
     allowed_by: str | None = None
+    undecided: str | None = None
     for index, statement in enumerate(statements if isinstance(statements, list) else [statements]):
         label = str(statement.get("Sid") or f"statement {index}")
         try:
             applies = _applies(statement, request)
         except UndecidableStatement as err:
-            return Decision(False, f"{label} cannot be evaluated ({err}); refused rather than guessed")
+            if statement.get("Effect") == "Deny":
+                return Decision(False, f"{label} cannot be evaluated ({err}); refused rather than guessed")
+            # An Allow it cannot decide grants nothing here: another statement may still allow (the failure
+            # topic's key lets the account's principals in on a KMS condition key no service request carries).
+            undecided = undecided or f"{label} cannot be evaluated ({err}); refused rather than guessed"
+            continue
         if applies and statement.get("Effect") == "Deny":
             return Decision(False, f"{label} denies {request.action} to {request.service}")
         if applies and statement.get("Effect") == "Allow":
             allowed_by = label
+    if allowed_by is None and undecided is not None:
+        return Decision(False, undecided)
     if allowed_by is None:
         return Decision(
             False,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline_infra_tools.sandbox.clients import RUNTIME_CLIENT_CONFIG, emulator_client, emulator_session
 from pipeline_infra_tools.sandbox.doorbell import STREAM_DOORBELL_QUEUE
+from pipeline_infra_tools.sandbox.lambda_runtime.alarms import AlarmEvaluator, AlarmPoller
 from pipeline_infra_tools.sandbox.lambda_runtime.async_invoke import AsyncInvoker
 from pipeline_infra_tools.sandbox.lambda_runtime.deployment import Deployment, FunctionSpec, RuleSpec, TargetSpec
 from pipeline_infra_tools.sandbox.lambda_runtime.files import INFLIGHT_FILE, PIPE_POSITIONS_FILE
@@ -69,6 +70,17 @@ class LambdaRuntime:
         self.sqs, self.sts, self.events, self.s3 = client("sqs"), client("sts"), client("events"), client("s3")
         self.dynamodb = client("dynamodb")
         self.roles = ServiceRoles(self.sts, endpoint, region)
+        # CloudWatch is played too: the emulator stores alarms but never evaluates them.
+        self.alarms = AlarmEvaluator(
+            client("cloudwatch"),
+            self.sqs,
+            client("sns"),
+            client("kms"),
+            endpoint,
+            refused=self.roles.refused,
+            succeeded=self.roles.succeeded,
+        )
+        self._alarm_poller: AlarmPoller | None = None
         self.taps = RuleTaps(self.events, self.sqs)
         self.pipes = PipeReader(self.roles, client("pipes"), checkpoints=state_dir / PIPE_POSITIONS_FILE)
         self.inflight = InFlight(state_dir / INFLIGHT_FILE)
@@ -104,6 +116,7 @@ class LambdaRuntime:
         self.deployment = Deployment.load(self.stacks_dir)
         self.invoker.deployment = self.deployment
         self.taps.ensure(self.deployment.lambda_rules())
+        self.alarms.invalidate()
         log.info(
             "loaded %d functions, %d rules, %d pipes",
             len(self.deployment.functions),
@@ -174,6 +187,8 @@ class LambdaRuntime:
         doorbell = self.sqs.create_queue(QueueName=STREAM_DOORBELL_QUEUE)["QueueUrl"]
         self._pollers["doorbell"] = DoorbellPoller(self, doorbell)
         self._pollers["doorbell"].start()
+        self._alarm_poller = AlarmPoller(self.alarms)
+        self._alarm_poller.start()
         while True:
             try:
                 if self.reload():
@@ -184,6 +199,8 @@ class LambdaRuntime:
                 break
         for poller in self._pollers.values():
             poller.stop()
+        if self._alarm_poller is not None:
+            self._alarm_poller.stop()
         self.close()
 
     def close(self) -> None:

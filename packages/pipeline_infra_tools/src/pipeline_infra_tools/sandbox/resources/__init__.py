@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pipeline_infra_tools.sandbox.resources import dynamodb, events, functions, iam, messaging, network, pipes, s3
+from pipeline_infra_tools.sandbox.resources import (
+    cloudwatch,
+    dynamodb,
+    events,
+    functions,
+    iam,
+    kms,
+    messaging,
+    network,
+    pipes,
+    s3,
+)
 from pipeline_infra_tools.sandbox.resources.base import Clients, ResourceContext, ResourceHandler
 
 if TYPE_CHECKING:
@@ -19,6 +30,8 @@ HANDLERS: Mapping[str, ResourceHandler] = {
     **functions.HANDLERS,
     **pipes.HANDLERS,
     **network.HANDLERS,
+    **cloudwatch.HANDLERS,
+    **kms.HANDLERS,
 }
 
 __all__ = ["HANDLERS", "Clients", "ResourceContext", "ResourceHandler"]

@@ -16,7 +16,22 @@ if TYPE_CHECKING:
 
 # AWS Config ("config") is only read: moto's GetBucketNotificationConfiguration drops EventBridgeConfiguration,
 # and its AWS Config view of a bucket is where the emulator reports it (see s3_reads.py).
-SERVICES = ("s3", "dynamodb", "sns", "sqs", "iam", "logs", "events", "lambda", "pipes", "sts", "config", "ec2")
+SERVICES = (
+    "s3",
+    "dynamodb",
+    "sns",
+    "sqs",
+    "iam",
+    "logs",
+    "events",
+    "lambda",
+    "pipes",
+    "sts",
+    "config",
+    "cloudwatch",
+    "kms",
+    "ec2",
+)
 
 Outputs = dict[str, Any]
 
@@ -46,12 +61,16 @@ class Clients:
 
 @dataclass(frozen=True)
 class ResourceContext:
-    """Where a resource goes: its region's clients, the account, and its tags (provider defaults + its own)."""
+    """Where a resource goes: its region's clients, the account, and its tags (provider defaults + its own).
+
+    `previous_id` is the id the stack records for the resource when this is an update in place (None when it is
+    created or replaced): what a provider's Update is given, for resources AWS does not name (a KMS key)."""
 
     clients: Clients
     region: str
     account_id: str
     tags: dict[str, str]
+    previous_id: str | None = None
 
 
 class CreateHandler(Protocol):

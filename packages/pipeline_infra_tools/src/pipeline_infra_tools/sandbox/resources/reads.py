@@ -23,10 +23,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pipeline_infra_tools.exceptions import UnsupportedResourceError
 from pipeline_infra_tools.sandbox.exceptions import EmulatorRequestError
 from pipeline_infra_tools.sandbox.resources import (
+    cloudwatch,
     dynamodb,
     events,
     functions_reads,
     iam,
+    kms,
     messaging,
     network_reads,
     pipes,
@@ -52,6 +54,8 @@ READERS: Mapping[str, ReadSpec] = {
     **functions_reads.READERS,
     **pipes.READERS,
     **network_reads.READERS,
+    **cloudwatch.READERS,
+    **kms.READERS,
 }
 
 
