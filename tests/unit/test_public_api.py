@@ -172,6 +172,8 @@ EXPECTED = {
     "pipeline_infra_tools.compatibility": {"SUPPORTED_LIBRARY", "check_supported"},
     "pipeline_infra_tools.sandbox.clients": {
         "EMULATOR_CLIENT_CONFIG",
+        "RUNTIME_CLIENT_CONFIG",
+        "RUNTIME_USER_AGENT",
         "emulator_client",
         "emulator_clients",
         "emulator_session",
