@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from pipeline_infra_tools.cloud_state import AttachedResource, PropertyChange, RefreshedResource, RefreshResult
@@ -32,7 +34,8 @@ if TYPE_CHECKING:
     from pipeline_infra_tools.sandbox.resources.reads import ReadResult
     from pipeline_infra_tools.sandbox.state import SandboxState
 
-TAGS_ALL = "tagsAll"  # an output (the provider's default tags merged in), read back beside the inputs
+TAGS_ALL = "tagsAll"
+READ_THREADS = 8  # an output (the provider's default tags merged in), read back beside the inputs
 _TOP_KEY = re.compile(r"^[^.\[]+")
 
 
@@ -43,27 +46,31 @@ class CloudReader:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
         self._contexts: dict[str, ResourceContext] = {}
+        self._lock = threading.Lock()
 
     def context(self, region: str | None) -> ResourceContext:
         wanted = region or self.state.region
-        if wanted not in self._contexts:
-            state = self.state
-            clients = Clients.create(state.endpoint, wanted, state.access_key_id, state.secret_access_key)
-            account = str(clients.sts.get_caller_identity()["Account"])
-            self._contexts[wanted] = ResourceContext(clients, wanted, account, {})
-        return self._contexts[wanted]
+        with self._lock:  # sessions are not thread-safe to create clients from; the clients themselves are
+            if wanted not in self._contexts:
+                state = self.state
+                clients = Clients.create(state.endpoint, wanted, state.access_key_id, state.secret_access_key)
+                account = str(clients.sts.get_caller_identity()["Account"])
+                self._contexts[wanted] = ResourceContext(clients, wanted, account, {})
+            return self._contexts[wanted]
 
     def read_stack(self, document: Mapping[str, Any], owned: Owned) -> list[tuple[dict[str, Any], ReadResult]]:
         """Each readable cloud resource of a saved stack document with its read; `owned` is what every stack
         records (see `owned_by`), so what hangs on a resource and is in none of them is reported."""
         resources = list(document.get("resources", []))
         regions = provider_regions(resources)
-        read = []
-        for record in resources:
-            if is_cloud_resource(record["type"]) and record["type"] in READERS:
-                context = self.context(regions.get(record.get("provider") or ""))
-                read.append((record, read_resource(record, context, owned)))
-        return read
+        readable = [r for r in resources if is_cloud_resource(r["type"]) and r["type"] in READERS]
+        contexts = [self.context(regions.get(record.get("provider") or "")) for record in readable]
+        # Reads are independent calls that mostly wait on the emulator: side by side, in the record's order.
+        with ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="read") as pool:
+            results = list(
+                pool.map(lambda pair: read_resource(pair[0], pair[1], owned), zip(readable, contexts, strict=True))
+            )
+        return list(zip(readable, results, strict=True))
 
     def close(self) -> None:
         for context in self._contexts.values():
