@@ -17,6 +17,7 @@ approved by the `unmanaged:` entries of approved_differences.yaml (type token or
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -172,16 +173,8 @@ def _stacks(settings: Settings, records: Iterable[Mapping[str, Any]]) -> list[St
     ]
 
 
-class _RegionClients(dict[str, Any]):
-    """A `Clients` mapping that makes each service's client on first use, through `client_for`."""
-
-    def __init__(self, client_for: ClientFor, region: str) -> None:
-        super().__init__()
-        self._client_for, self._region = client_for, region
-
-    def __missing__(self, service: str) -> Any:
-        self[service] = client = self._client_for(service, self._region)
-        return client
+def _client_in(client_for: ClientFor, region: str, service: str) -> Any:
+    return client_for(service, region)
 
 
 def _scan(
@@ -275,7 +268,7 @@ def _attached(
     for stack in (s for s in stacks if s.env in envs):
         region = settings.env(stack.env).region
         if region not in contexts:
-            clients = Clients(region=region, by_service=_RegionClients(client_for, region))
+            clients = Clients(region, functools.partial(_client_in, client_for, region))
             contexts[region] = ResourceContext(clients, region, settings.env(stack.env).account_id, {})
         for record in stack.resources:
             if record["type"] not in inventory.KINDS:

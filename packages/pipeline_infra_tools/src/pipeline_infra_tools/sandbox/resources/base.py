@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -36,27 +37,42 @@ SERVICES = (
 Outputs = dict[str, Any]
 
 
-@dataclass(frozen=True)
 class Clients:
-    """One boto3 client per service for one region. Clients are thread-safe; sessions are not, so none is kept."""
+    """boto3 clients for one region, one per service, each made on first use: a program that changes nothing
+    calls no service, and making all fourteen would cost it about a second. Clients are thread-safe; sessions
+    are not, so each client is made from its own session, under a lock."""
 
-    region: str
-    by_service: dict[str, Any]
+    def __init__(self, region: str, make: Callable[[str], Any]) -> None:
+        self.region = region
+        self.by_service: dict[str, Any] = {}  # the clients made so far
+        self._make = make
+        self._lock = threading.Lock()
 
     @classmethod
     def create(cls, endpoint: str, region: str, access_key_id: str, secret_access_key: str) -> Clients:
-        clients = emulator_clients(endpoint, region, access_key_id, secret_access_key, SERVICES)
-        return cls(region=region, by_service=clients)
+        """Clients of the emulator at `endpoint`, with these keys."""
+
+        def make(service: str) -> Any:
+            return emulator_clients(endpoint, region, access_key_id, secret_access_key, (service,))[service]
+
+        return cls(region, make)
+
+    def client(self, service: str) -> Any:
+        if service not in SERVICES:
+            raise AttributeError(service)
+        with self._lock:
+            if service not in self.by_service:
+                self.by_service[service] = self._make(service)
+            return self.by_service[service]
 
     def __getattr__(self, service: str) -> Any:
-        try:
-            return self.by_service[service]
-        except KeyError:
-            raise AttributeError(service) from None
+        if service.startswith("_"):
+            raise AttributeError(service)
+        return self.client(service)
 
     @property
     def lambda_(self) -> Any:
-        return self.by_service["lambda"]
+        return self.client("lambda")
 
 
 @dataclass(frozen=True)
