@@ -73,8 +73,15 @@ def copy_workspace(destination: Path) -> Workspace:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that tear the shared sandbox down run after every test that needs it deployed."""
-    items.sort(key=lambda item: item.get_closest_marker("destroys_sandbox") is not None)
+    """Tests that judge the whole sandbox's health run before any other leaves failures, alarms or drift behind;
+    tests that tear the shared sandbox down run after every test that needs it deployed."""
+
+    def place(item: pytest.Item) -> int:
+        if item.get_closest_marker("quiet_sandbox") is not None:
+            return 0
+        return 2 if item.get_closest_marker("destroys_sandbox") is not None else 1
+
+    items.sort(key=place)
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from botocore.exceptions import ClientError
 
 from pipeline_infra_tools.sandbox.changes import provider_regions
 from pipeline_infra_tools.sandbox.resources import HANDLERS
@@ -222,6 +223,11 @@ def test_a_function_permission_added_by_hand_is_an_extra(reader: Reader) -> None
         FunctionName=name, StatementId="by-hand", Action="lambda:InvokeFunction", Principal="s3.amazonaws.com"
     )
     try:
+        # A second statement under the same id is refused, as AWS refuses it.
+        with pytest.raises(ClientError, match="ResourceConflictException"):
+            lambda_.add_permission(
+                FunctionName=name, StatementId="by-hand", Action="lambda:InvokeFunction", Principal="s3.amazonaws.com"
+            )
         [extra] = _extras(reader, "aws:lambda/function:Function", "dev", function)
         assert (extra["kind"], extra["owner"], extra["aws_name"]) == (
             "function-permission",

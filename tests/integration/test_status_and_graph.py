@@ -26,6 +26,7 @@ def status(sandbox: DeployedSandbox, since: datetime) -> tuple[subprocess.Comple
     return completed, cli_json(completed)
 
 
+@pytest.mark.quiet_sandbox
 def test_status_counts_a_replicated_change_and_exits_0_when_all_is_well(sandbox: DeployedSandbox) -> None:
     root, targets = sandbox.workspace.root, list(sandbox.settings.source.replication.targets)
     since = datetime.now(UTC) - timedelta(seconds=1)

@@ -9,6 +9,7 @@ import sys
 
 from pipeline_infra_tools.sandbox.emulator.deliveries import (
     event_invoke_configs_are_replaced,
+    permission_ids_are_unique,
     queue_attributes_keep_the_policy,
     route_events_as_aws_does,
     services_deliver_only_where_allowed,
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     stream_records_ring_a_doorbell()
     event_invoke_configs_are_replaced()
     queue_attributes_keep_the_policy()
+    permission_ids_are_unique()
     metric_statistics_answer_percentiles()
     from moto.server import main as moto_main
 

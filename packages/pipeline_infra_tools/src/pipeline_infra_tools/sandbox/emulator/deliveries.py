@@ -175,3 +175,31 @@ def stream_records_ring_a_doorbell() -> None:
             return
 
     StreamShard.add = add  # type: ignore[method-assign]
+
+
+def permission_ids_are_unique() -> None:
+    """Emulator gap: moto's AddPermission appends a statement whose id the function's policy already holds, where
+    AWS refuses it (ResourceConflictException, 409), so a policy could hold the same grant twice and a removal
+    leave one behind. The second statement is refused here, as AWS does."""
+    from moto.awslambda.exceptions import LambdaClientError
+    from moto.awslambda.policy import Policy
+
+    class ResourceConflict(LambdaClientError):
+        code = 409
+
+        def __init__(self, statement_id: str) -> None:
+            super().__init__(
+                "ResourceConflictException",
+                f"The statement id ({statement_id}) provided already exists. Please provide a new statement id, "
+                "or remove the existing statement.",
+            )
+
+    original = Policy.add_statement
+
+    def add_statement(self: Policy, raw: str, qualifier: str | None = None) -> tuple[Any, str]:
+        wanted = json.loads(raw).get("StatementId")  # the AddPermission request's body
+        if wanted and any(statement.get("Sid") == wanted for statement in self.statements):
+            raise ResourceConflict(str(wanted))
+        return original(self, raw, qualifier)
+
+    Policy.add_statement = add_statement  # type: ignore[method-assign]
