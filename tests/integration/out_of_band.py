@@ -283,7 +283,10 @@ def remove_permission(sandbox: DeployedSandbox, record: Record) -> Iterator[None
     finally:
         # Undo puts the statement back only where a deploy has not already: AWS refuses a second statement with the
         # same id, the emulator would keep both.
-        statements = json.loads(lambda_.get_policy(FunctionName=inputs["function"])["Policy"])["Statement"]
+        try:
+            statements = json.loads(lambda_.get_policy(FunctionName=inputs["function"])["Policy"])["Statement"]
+        except lambda_.exceptions.ResourceNotFoundException:  # the function's last statement was this one
+            statements = []
         if all(statement.get("Sid") != record["id"] for statement in statements):
             lambda_.add_permission(
                 FunctionName=inputs["function"],
