@@ -58,9 +58,11 @@ class Demo:
         self._deploy_all()
         clients = _clients(state)
         outputs = self._outputs()
-        inbox = self._subscribe(clients, outputs["notifications"]["success_topic_arn"])
+        inbox, subscription = self._subscribe(clients, outputs["notifications"]["success_topic_arn"])
         self._round_trip(clients, outputs)
         self._show_notifications(clients, inbox)
+        # The listener is the demo's, not the code's: left on prod's topic, live drift would rightly report it.
+        self._unsubscribe(clients, inbox, subscription)
         self._drift()
         self._where_to_look(state, time.perf_counter() - started)
         return self.result
@@ -88,16 +90,24 @@ class Demo:
             outputs[f"storage/{env}"] = target.outputs("storage", env) or {}
         return outputs
 
-    def _subscribe(self, clients: dict[str, Any], topic_arn: str) -> str:
-        """A sandbox-only queue on the success topic, so the demo can show the notifications operators get."""
+    def _subscribe(self, clients: dict[str, Any], topic_arn: str) -> tuple[str, str]:
+        """A sandbox-only queue on the success topic, so the demo can show the notifications operators get:
+        (its URL, the subscription's ARN)."""
         sqs, sns = clients["sqs"], clients["sns"]
         url = sqs.create_queue(QueueName="sandbox-demo-notifications")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         policy = queue_policy_admitting(arn, "sns.amazonaws.com", topic_arn)
         sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "false"})
+        subscribed = sns.subscribe(
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "false"}
+        )
         sqs.purge_queue(QueueUrl=url)
-        return str(url)
+        return str(url), str(subscribed["SubscriptionArn"])
+
+    @staticmethod
+    def _unsubscribe(clients: dict[str, Any], inbox: str, subscription: str) -> None:
+        clients["sns"].unsubscribe(SubscriptionArn=subscription)
+        clients["sqs"].delete_queue(QueueUrl=inbox)
 
     def _round_trip(self, clients: dict[str, Any], outputs: dict[str, dict[str, Any]]) -> None:
         storage = outputs["storage"]
