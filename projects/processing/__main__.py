@@ -26,7 +26,8 @@ processing = Processing("processing", ProcessingArgs(
     metadata_table_arn=storage.require_output("metadata_table_arn"),
     task_queue_url=notifications.require_output("task_queue_url"),
     task_queue_arn=notifications.require_output("task_queue_arn"),
-    task_dlq_arn=notifications.require_output("task_dlq_arn"), task_dlq_url=notifications.require_output("task_dlq_url"),
+    task_dlq_arn=notifications.require_output("task_dlq_arn"),
+    task_dlq_url=notifications.require_output("task_dlq_url"),
     success_topic_arn=notifications.require_output("success_topic_arn"),
     failure_topic_arn=notifications.require_output("failure_topic_arn"),
 ), ctx.options())

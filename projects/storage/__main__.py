@@ -48,6 +48,7 @@ if ctx.env.name in ctx.settings.source.replication.targets:
         role_name=names.role("replica-writer"), bucket_arn=bucket.bucket_arn, table_arn=config.table_arn,
         trusted_role_arns=[ctx.source_names.role_arn("replicator"), ctx.source_names.role_arn("drift-checker")],
         source_bucket_arn=f"arn:aws:s3:::{ctx.source_names.bucket}", prefixes=prefixes,
+        organization_id=ctx.settings.project.organization_id, external_id=ctx.settings.source.replication.external_id,
     ), opts)
     ctx.export({REPLICA_WRITER_ROLE_ARN_OUTPUT: writer.role_arn, "replica_writer_role_name": writer.role_name})
 

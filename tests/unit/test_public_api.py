@@ -13,6 +13,7 @@ EXPECTED = {
         "ApprovedDifference",
         "ApprovedDifferences",
         "BillingSettings",
+        "DeploymentSettings",
         "DriftCheckAlarmSettings",
         "EnvironmentSettings",
         "FunctionSettings",

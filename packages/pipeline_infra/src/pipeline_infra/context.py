@@ -54,6 +54,21 @@ def default_tags(settings: Settings, env: EnvironmentSettings, layer: str) -> di
     return {ENVIRONMENT_TAG: env.name, PROJECT_TAG: settings.project.name, MANAGED_BY_TAG: "pulumi", LAYER_TAG: layer}
 
 
+def deployment_credentials(env: EnvironmentSettings) -> dict[str, Any]:
+    """The provider's credential inputs: the environment's deployment role (and the profile that assumes it),
+    so one set of credentials deploys every account; nothing when settings name no role."""
+    deployment = env.deployment
+    if deployment is None:
+        return {}
+    role = aws.ProviderAssumeRoleArgs(
+        role_arn=deployment.role_arn, session_name=deployment.session_name, external_id=deployment.external_id
+    )
+    credentials: dict[str, Any] = {"assume_roles": [role]}
+    if deployment.profile is not None:
+        credentials["profile"] = deployment.profile
+    return credentials
+
+
 @dataclass(frozen=True)
 class LayerContext:
     layer: str
@@ -76,6 +91,7 @@ class LayerContext:
             region=env.region,
             allowed_account_ids=[env.account_id],
             default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(settings, env, layer)),
+            **deployment_credentials(env),
         )
         return cls(layer=layer, settings=settings, env=env, names=names, provider=provider)
 
@@ -270,6 +286,7 @@ class LayerContext:
                     account_id=settings.account_id,
                     name_token=storage.require_output(NAME_SUFFIX_OUTPUT).apply(partial(name_token, env)),
                     overlay=settings.replication.overlay,
+                    external_id=self.env.replication.external_id,
                 )
             )
         return targets

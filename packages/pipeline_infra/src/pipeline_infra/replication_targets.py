@@ -10,7 +10,12 @@ from typing import Any
 
 
 def targets_document(
-    source_bucket: str, source_token: str, source_account: str, source_region: str, targets: list[dict[str, Any]]
+    source_bucket: str,
+    source_token: str,
+    source_account: str,
+    source_region: str,
+    targets: list[dict[str, Any]],
+    external_id: str | None = None,
 ) -> str:
     """REPLICATION_TARGETS: per target, where to write and which prod identifiers become which (longest first)."""
     described = []
@@ -20,17 +25,18 @@ def targets_document(
             replacements.append([source_account, target["account_id"]])
         if target["region"] != source_region:
             replacements.append([source_region, target["region"]])
-        described.append(
-            {
-                "environment": target["environment"],
-                "bucket": target["bucket"],
-                "config_table": target["config_table"],
-                "writer_role_arn": target["writer_role_arn"],
-                "region": target["region"],
-                "replacements": sorted(replacements, key=lambda pair: -len(pair[0])),
-                "overlay": target["overlay"],
-            }
-        )
+        entry = {
+            "environment": target["environment"],
+            "bucket": target["bucket"],
+            "config_table": target["config_table"],
+            "writer_role_arn": target["writer_role_arn"],
+            "region": target["region"],
+            "replacements": sorted(replacements, key=lambda pair: -len(pair[0])),
+            "overlay": target["overlay"],
+        }
+        if external_id is not None:
+            entry["external_id"] = external_id
+        described.append(entry)
     return json.dumps(described, separators=(",", ":"), sort_keys=True)
 
 

@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline_infra.layers import LAYERS
+from pipeline_infra.stack_config import CONFIG_DIR_ENV
 from pipeline_infra_tools.compatibility import check_supported
 from pipeline_infra_tools.engine.harness import PulumiProject
 from pipeline_infra_tools.exceptions import ProjectError
 
 ROOT_ENV = "PIPELINE_ROOT"
 STATE_DIR_NAME = ".pipeline"
+DEFAULT_CONFIG_DIR = "shared_config"
+PROFILES_DIR = "profiles"
 PIN = re.compile(r"^\s*pipeline-infra\s*==\s*([0-9A-Za-z.+-]+)\s*$")
 WHEEL = re.compile(r"^pipeline_infra-([^-]+)-py3-none-any\.whl$")
 
@@ -33,6 +36,19 @@ def find_root(start: Path | None = None) -> Path:
     raise ProjectError(f"no pipeline-infra workspace (projects/ and shared_config/) in {here} or above; set {ROOT_ENV}")
 
 
+def config_label() -> str:
+    """The settings directory as repair hints name it: `--config`'s directory (relative to the current one where
+    it lies below it), else shared_config."""
+    override = os.environ.get(CONFIG_DIR_ENV)
+    if not override:
+        return DEFAULT_CONFIG_DIR
+    path = Path(override).resolve()
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 @dataclass(frozen=True)
 class Workspace:
     root: Path
@@ -43,7 +59,15 @@ class Workspace:
 
     @property
     def state_dir(self) -> Path:
-        return self.root / STATE_DIR_NAME
+        """Where the local target keeps its sandbox and stacks: one per settings directory, so two profiles'
+        stacks of the same name (dev in one account, dev in three) never mix in one record."""
+        base = self.root / STATE_DIR_NAME
+        config = self.config_dir.resolve()
+        if config == (self.root / DEFAULT_CONFIG_DIR).resolve():
+            return base
+        digest = hashlib.sha256(str(config).encode()).hexdigest()[:8]
+        label = re.sub(r"[^a-z0-9-]+", "-", config.parent.name.lower()).strip("-") or "profile"
+        return base / PROFILES_DIR / f"{label}-{digest}"
 
     @property
     def dist_dir(self) -> Path:
@@ -51,7 +75,11 @@ class Workspace:
 
     @property
     def config_dir(self) -> Path:
-        return self.root / "shared_config"
+        """$PIPELINE_CONFIG_DIR (set by `--config DIR`) relative to the current directory, else shared_config/."""
+        override = os.environ.get(CONFIG_DIR_ENV)
+        if override:
+            return Path(override).resolve()
+        return self.root / DEFAULT_CONFIG_DIR
 
     def project(self, layer: str) -> PulumiProject:
         if layer not in LAYERS:
@@ -96,7 +124,7 @@ class Workspace:
         version = self.pinned_version(layer)
         wheel = self.wheel(version)
         digest = hashlib.sha256(wheel.read_bytes()).hexdigest()[:12]
-        target = self.state_dir / "lib" / f"pipeline_infra-{version}-{digest}"
+        target = self.root / STATE_DIR_NAME / "lib" / f"pipeline_infra-{version}-{digest}"
         if not (target / "pipeline_infra").is_dir():
             target.parent.mkdir(parents=True, exist_ok=True)
             # Unpack beside the target and rename: programs started at once never see a half-written library.

@@ -38,6 +38,7 @@ class ReplicationTarget:
     config_table: str
     region: str
     writer_role_arn: str | None = None
+    external_id: str | None = None
     replacements: tuple[tuple[str, str], ...] = ()
     overlay: Mapping[str, Any] = field(default_factory=dict)
 
@@ -58,7 +59,7 @@ class ReplicationTarget:
         overlay = raw.get("overlay") or {}
         if not isinstance(overlay, dict):
             raise ConfigurationError(f"{where}.overlay must be an object, got {type(overlay).__name__}")
-        unknown = set(raw) - {*_REQUIRED, "writer_role_arn", "replacements", "overlay"}
+        unknown = set(raw) - {*_REQUIRED, "writer_role_arn", "external_id", "replacements", "overlay"}
         if unknown:
             raise ConfigurationError(f"{where} has unknown keys {sorted(unknown)}")
         return cls(
@@ -67,6 +68,7 @@ class ReplicationTarget:
             config_table=raw["config_table"],
             region=raw["region"],
             writer_role_arn=raw.get("writer_role_arn") or None,
+            external_id=raw.get("external_id") or None,
             replacements=tuple((str(a), str(b)) for a, b in pairs),
             overlay=overlay,
         )
@@ -139,9 +141,17 @@ class AssumeRoleCredentialsProvider:
                 return cached
             if self._sts is None:
                 self._sts = client("sts")
-            response = self._sts.assume_role(
-                RoleArn=role_arn, RoleSessionName=self._session_name, DurationSeconds=self._duration
-            )
+            if target.external_id:  # the writer role's trust requires it (settings' replication.external_id)
+                response = self._sts.assume_role(
+                    RoleArn=role_arn,
+                    RoleSessionName=self._session_name,
+                    DurationSeconds=self._duration,
+                    ExternalId=target.external_id,
+                )
+            else:
+                response = self._sts.assume_role(
+                    RoleArn=role_arn, RoleSessionName=self._session_name, DurationSeconds=self._duration
+                )
             raw = response["Credentials"]
             expiration = raw["Expiration"]
             if expiration.tzinfo is None:

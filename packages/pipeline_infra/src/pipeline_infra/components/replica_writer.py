@@ -32,6 +32,10 @@ class ReplicaWriterRoleArgs:
     """The source environment's data bucket, read under the replicated prefixes."""
     prefixes: Sequence[str]
     """Replicated prefixes, e.g. `config/`: the only keys the role may write."""
+    organization_id: str | None = None
+    """When given, the trusted roles must belong to this AWS organization (`aws:PrincipalOrgID`)."""
+    external_id: str | None = None
+    """When given, the trusted roles must pass it (`sts:ExternalId`)."""
 
 
 class ReplicaWriterRole(pulumi.ComponentResource):
@@ -44,7 +48,11 @@ class ReplicaWriterRole(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             f"{name}-role",
             name=args.role_name,
-            assume_role_policy=json.dumps(documents.role_trust(list(args.trusted_role_arns))),
+            assume_role_policy=json.dumps(
+                documents.role_trust(
+                    list(args.trusted_role_arns), organization_id=args.organization_id, external_id=args.external_id
+                )
+            ),
             max_session_duration=3600,
             opts=child,
         )

@@ -68,6 +68,8 @@ class ReplicationTarget:
     """`-{env}-{suffix}` of the target, replacing the source's in replicas."""
     overlay: Mapping[str, Any] = field(default_factory=dict)
     """Values merged into the target's replicas after identifiers are rewritten."""
+    external_id: str | None = None
+    """What the writer role's trust requires as sts:ExternalId, if anything."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -187,7 +189,14 @@ class Replicator(pulumi.ComponentResource):
         source = args.source
         resolved = [_describe_target(t) for t in args.targets]
         return pulumi.Output.all(source.bucket_name, *resolved).apply(
-            lambda v: targets_document(str(v[0]), source.name_token, source.account_id, source.region, list(v[1:]))
+            lambda v: targets_document(
+                str(v[0]),
+                source.name_token,
+                source.account_id,
+                source.region,
+                list(v[1:]),
+                external_id=next((t.external_id for t in args.targets if t.external_id), None),
+            )
         )
 
 

@@ -35,9 +35,22 @@ def service_trust(service: str) -> PolicyDocument:
     return document({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
 
 
-def role_trust(role_arns: list[str]) -> PolicyDocument:
-    """Trust policy letting exactly these roles (the source's replicator and drift checker) assume this one."""
-    return document({"Effect": "Allow", "Principal": {"AWS": sorted(role_arns)}, "Action": "sts:AssumeRole"})
+def role_trust(
+    role_arns: list[str], *, organization_id: str | None = None, external_id: str | None = None
+) -> PolicyDocument:
+    """Trust policy letting exactly these roles (the source's replicator and drift checker) assume this one.
+
+    Naming the roles is as narrow as AWS allows; where settings give them, the caller must also belong to the
+    organization (`aws:PrincipalOrgID`) and pass the external id (`sts:ExternalId`)."""
+    conditions: dict[str, str] = {}
+    if organization_id is not None:
+        conditions["aws:PrincipalOrgID"] = organization_id
+    if external_id is not None:
+        conditions["sts:ExternalId"] = external_id
+    trust: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": sorted(role_arns)}, "Action": "sts:AssumeRole"}
+    if conditions:
+        trust["Condition"] = {"StringEquals": conditions}
+    return document(trust)
 
 
 def data_bucket(bucket_arn: str, replica_reader_arns: list[str], prefixes: list[str]) -> PolicyDocument:

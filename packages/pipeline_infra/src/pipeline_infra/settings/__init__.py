@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipeline_infra.settings.deployment import DeploymentSettings
 from pipeline_infra.settings.loader import CONFIG_DIR_ENV, deep_merge, find_config_dir, load_settings
 from pipeline_infra.settings.models import (
     AlarmSettings,
@@ -31,6 +32,7 @@ __all__ = [
     "ApprovedDifference",
     "ApprovedDifferences",
     "BillingSettings",
+    "DeploymentSettings",
     "DriftCheckAlarmSettings",
     "EnvironmentSettings",
     "FunctionSettings",

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline_infra.exceptions import UnknownEnvironmentError
+from pipeline_infra.settings.deployment import EXTERNAL_ID, ORGANIZATION_ID, DeploymentSettings
 from pipeline_infra.settings.network import NetworkSettings  # noqa: TC001 (pydantic resolves it at runtime)
 
 # CloudWatch Logs accepts only these retention periods.
@@ -61,6 +62,12 @@ class ProjectSettings(StrictModel):
     stack_reference_format: str = Field(
         "{organization}/{project}/{stack}",
         description="How StackReference names are built; {project} is the layer's Pulumi project name.",
+    )
+    organization_id: str | None = Field(
+        None,
+        pattern=ORGANIZATION_ID,
+        description="The AWS Organizations id of every environment's account: the targets' writer roles then trust "
+        "the source's roles only from within it (aws:PrincipalOrgID).",
     )
 
     @model_validator(mode="after")
@@ -173,6 +180,12 @@ class ReplicationSettings(StrictModel):
     overlay: dict[str, Any] = Field(
         default_factory=dict,
         description="Values merged into this environment's replicas after identifiers are rewritten.",
+    )
+    external_id: str | None = Field(
+        None,
+        pattern=EXTERNAL_ID,
+        description="In the source: the targets' writer roles require it (sts:ExternalId), and the replicator "
+        "and drift checker pass it when they assume them.",
     )
 
     @model_validator(mode="after")
@@ -297,10 +310,22 @@ class EnvironmentSettings(StrictModel):
         None, description="The existing VPC the functions run in; absent, they run outside any VPC."
     )
     monitoring: MonitoringSettings = MonitoringSettings()
+    deployment: DeploymentSettings | None = Field(
+        None, description="The role every stack of this environment is deployed through; absent: the caller's own."
+    )
 
     @model_validator(mode="after")
     def _drift_check_can_be_watched(self) -> EnvironmentSettings:
         self.drift_check_window()
+        return self
+
+    @model_validator(mode="after")
+    def _deployment_role_is_in_the_account(self) -> EnvironmentSettings:
+        if self.deployment is not None and self.deployment.role_account() != self.account_id:
+            raise ValueError(
+                f"deployment.role_arn {self.deployment.role_arn} is in account {self.deployment.role_account()}, "
+                f"but account_id is {self.account_id}: the role must be in the environment's own account"
+            )
         return self
 
     def drift_check_window(self) -> tuple[int, int]:

@@ -254,6 +254,7 @@ def data_targets(settings: Settings, storage_outputs: Mapping[str, Mapping[str, 
         source.account_id,
         source.region,
         described,
+        external_id=source.replication.external_id,
     )
     return parse_targets(json.loads(document))
 

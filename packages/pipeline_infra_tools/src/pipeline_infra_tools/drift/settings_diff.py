@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline_infra_tools.drift.approvals import Scope, compare_values
 from pipeline_infra_tools.drift.models import Category
+from pipeline_infra_tools.workspace import config_label
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -29,7 +30,8 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def settings_repair(env: str) -> str:
-    return f"edit shared_config/{env}.yaml (or approve the path in shared_config/approved_differences.yaml)"
+    config = config_label()
+    return f"edit {config}/{env}.yaml (or approve the path in {config}/approved_differences.yaml)"
 
 
 def resolved_settings(settings: Settings, env: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from pipeline_infra_tools.drift import inventory
 from pipeline_infra_tools.drift.models import Approval, Category, Difference, Kind, Status
 from pipeline_infra_tools.sandbox.resources.base import Clients, ResourceContext
 from pipeline_infra_tools.sandbox.resources.reads import attached_extras, owned_children
+from pipeline_infra_tools.workspace import config_label
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -40,7 +41,12 @@ if TYPE_CHECKING:
 CODE = "code"
 PRESENT_PATH = "(resource)"
 ATTACHED_PATH = "(attached)"
-APPROVAL_HINT = "or approve it in shared_config/approved_differences.yaml under unmanaged"
+
+
+def approval_hint() -> str:
+    return f"or approve it in {config_label()}/approved_differences.yaml under unmanaged"
+
+
 # The type token of each kind of child the reads module finds on a managed resource.
 EXTRA_TYPES = {
     "inline-policy": "aws:iam/rolePolicy:RolePolicy",
@@ -133,7 +139,7 @@ def unmanaged_difference(resource: CloudResource, owner: Ownership) -> Differenc
         resource=resource.name,
         type=resource.type,
         note=f"{owner.reason}; no stack records it",
-        repair=f"import {resource.type} {resource.name} into the code or delete it, {APPROVAL_HINT}",
+        repair=f"import {resource.type} {resource.name} into the code or delete it, {approval_hint()}",
         physical=resource.physical,
     )
 
@@ -153,7 +159,7 @@ def attached_difference(env: str, layer: str, owner_physical: str, extra: Extra)
         type=type_,
         note=f"{extra.kind} {extra.aws_name} on {owner_physical} is in no stack record: {extra.detail}",
         repair=f"remove {extra.kind} {extra.aws_name} from {owner_physical} or declare it in the {layer} layer, "
-        f"{APPROVAL_HINT}",
+        f"{approval_hint()}",
         physical=extra.aws_name,
     )
 
