@@ -21,7 +21,7 @@ from pipeline_infra_tools.deploy.diff_text import property_lines
 from pipeline_infra_tools.engine.harness import StackOutputsStore
 from pipeline_infra_tools.exceptions import DeployError
 from pipeline_infra_tools.programs.launcher import run_layer
-from pipeline_infra_tools.sandbox.changes import deletion_order, diff_stack, is_cloud_resource, provider_regions
+from pipeline_infra_tools.sandbox.changes import deletion_order, diff_stack, is_cloud_resource, provider_placements
 from pipeline_infra_tools.sandbox.manager import Sandbox
 from pipeline_infra_tools.sandbox.stack_refresh import CloudReader, owned_by, refresh_document
 from pipeline_infra_tools.sandbox.state import SandboxStateFile
@@ -120,6 +120,7 @@ class LocalTarget:
         state, started = self.sandbox.up()
         if started:
             progress(ProgressEvent(layer, env, "message", f"sandbox started at {state.endpoint} (pid {state.pid})"))
+        state = self.sandbox.set_up_accounts(self.settings)
         project = self._project(layer)
         saved = self.store.load(project, env)
         refreshed: RefreshResult | None = None
@@ -134,13 +135,17 @@ class LocalTarget:
         changes = diff_stack(saved, result.resources)
         if changes.stale:
             from pipeline_infra_tools.sandbox.backend import EmulatorBackend
+            from pipeline_infra_tools.sandbox.provider_clients import ProviderClients
 
-            backend = EmulatorBackend(state.endpoint, state.region, state.access_key_id, state.secret_access_key)
+            backend = EmulatorBackend(ProviderClients.from_state(state))
             try:
-                regions = provider_regions((saved or {}).get("resources", []))
+                where = provider_placements((saved or {}).get("resources", []))
                 for resource in changes.stale:
                     backend.delete(
-                        resource["type"], resource["id"], resource["outputs"], regions.get(resource["provider"] or "")
+                        resource["type"],
+                        resource["id"],
+                        resource["outputs"],
+                        where.get(resource["provider"] or ""),
                     )
             finally:
                 backend.close()
@@ -186,14 +191,18 @@ class LocalTarget:
         status = self.sandbox.status()
         if status.running and status.state is not None:
             from pipeline_infra_tools.sandbox.backend import EmulatorBackend
+            from pipeline_infra_tools.sandbox.provider_clients import ProviderClients
 
             state = status.state
-            backend = EmulatorBackend(state.endpoint, state.region, state.access_key_id, state.secret_access_key)
-            regions = provider_regions(saved.get("resources", []))
+            backend = EmulatorBackend(ProviderClients.from_state(state))
+            where = provider_placements(saved.get("resources", []))
             try:
                 for resource in resources:
                     backend.delete(
-                        resource["type"], resource["id"], resource["outputs"], regions.get(resource["provider"] or "")
+                        resource["type"],
+                        resource["id"],
+                        resource["outputs"],
+                        where.get(resource["provider"] or ""),
                     )
                     progress(ProgressEvent(layer, env, "resource", "delete", resource["type"], resource["name"]))
             finally:

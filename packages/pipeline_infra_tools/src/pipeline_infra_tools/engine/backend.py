@@ -12,6 +12,36 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where a provider puts its resources and with whose credentials: its region, the account it allows, and
+    the role it assumes (`assumeRoles`), as the AWS provider reads its configuration."""
+
+    region: str | None = None
+    account_id: str | None = None
+    role_arn: str | None = None
+    external_id: str | None = None
+    session_name: str | None = None
+
+    @classmethod
+    def of_provider(cls, inputs: dict[str, Any]) -> Placement:
+        allowed = _decoded(inputs.get("allowedAccountIds")) or []
+        roles = _decoded(inputs.get("assumeRoles")) or []
+        role = roles[0] if roles else {}
+        return cls(
+            region=str(inputs["region"]) if inputs.get("region") else None,
+            account_id=str(allowed[0]) if allowed else None,
+            role_arn=role.get("roleArn") or None,
+            external_id=role.get("externalId") or None,
+            session_name=role.get("sessionName") or None,
+        )
+
+
+def _decoded(value: Any) -> Any:
+    """Provider configuration that is not a string reaches the engine JSON-encoded."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
 class ResourceRequest:
     """One resource registration, with the inputs the engine would send to the provider (camelCase, resolved)."""
 
@@ -28,6 +58,10 @@ class ResourceRequest:
     def region(self) -> str | None:
         region = self.provider_inputs.get("region")
         return str(region) if region else None
+
+    @property
+    def placement(self) -> Placement:
+        return Placement.of_provider(self.provider_inputs)
 
     @property
     def default_tags(self) -> dict[str, str]:

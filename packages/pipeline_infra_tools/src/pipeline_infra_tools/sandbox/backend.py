@@ -8,20 +8,20 @@ attributes are returned. `delete` removes one resource for destroy.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline_infra_tools.exceptions import UnsupportedResourceError
 from pipeline_infra_tools.sandbox.exceptions import EmulatorRequestError
+from pipeline_infra_tools.sandbox.provider_clients import ProviderClients
 from pipeline_infra_tools.sandbox.replacement import forces_replacement
-from pipeline_infra_tools.sandbox.resources import HANDLERS, Clients, ResourceContext
+from pipeline_infra_tools.sandbox.resources import HANDLERS
 from pipeline_infra_tools.sandbox.resources.base import resource_tags
 from pipeline_infra_tools.sandbox.unchanged import SAVED_STACK_OPTION, load_saved_resources, unchanged
 
 if TYPE_CHECKING:
-    from pipeline_infra_tools.engine.backend import ResourceBackend, ResourceRequest
+    from pipeline_infra_tools.engine.backend import Placement, ResourceBackend, ResourceRequest
 
 REQUIRED_OPTIONS = ("endpoint", "region", "access_key_id", "secret_access_key")
 PREVIEW_MODE = "preview"
@@ -34,22 +34,10 @@ def supported_types() -> list[str]:
 class EmulatorBackend:
     """Creates resources in the emulator at `endpoint`. Safe to call from several threads at once."""
 
-    def __init__(
-        self,
-        endpoint: str,
-        region: str,
-        access_key_id: str,
-        secret_access_key: str,
-        saved: dict[str, dict[str, Any]] | None = None,
-    ) -> None:
-        self.endpoint = endpoint
+    def __init__(self, providers: ProviderClients, saved: dict[str, dict[str, Any]] | None = None) -> None:
+        self.providers = providers
         self.saved = saved or {}
-        self.region = region
-        self._credentials = (access_key_id, secret_access_key)
-        self._lock = threading.Lock()
-        # Clients are made before the program starts registering resources: sessions are not thread-safe.
-        self._clients = {region: Clients.create(endpoint, region, access_key_id, secret_access_key)}
-        self.account_id = str(self._clients[region].sts.get_caller_identity()["Account"])
+        self.region = providers.region
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> ResourceBackend:
@@ -64,24 +52,11 @@ class EmulatorBackend:
                 f"sandbox backend options lack {', '.join(missing)}; start the sandbox with "
                 "`pipeline-infra sandbox up` and deploy through `pipeline-infra deploy`"
             )
-        return cls(
-            options["endpoint"],
-            options["region"],
-            options["access_key_id"],
-            options["secret_access_key"],
-            load_saved_resources(options.get(SAVED_STACK_OPTION)),
-        )
-
-    def clients(self, region: str | None) -> Clients:
-        wanted = region or self.region
-        with self._lock:
-            if wanted not in self._clients:
-                self._clients[wanted] = Clients.create(self.endpoint, wanted, *self._credentials)
-            return self._clients[wanted]
+        return cls(ProviderClients.from_options(options), load_saved_resources(options.get(SAVED_STACK_OPTION)))
 
     def invoke(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            identity = self.clients(None).sts.get_caller_identity()
+            identity = self.providers.context(None).clients.sts.get_caller_identity()
             return {"accountId": identity["Account"], "arn": identity["Arn"], "userId": identity["UserId"]}
         if token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}
@@ -107,9 +82,7 @@ class EmulatorBackend:
         previous_id = None
         if saved is not None and not forces_replacement(request.type, saved.get("inputs") or {}, request.inputs):
             previous_id = str(saved["id"])
-        ctx = ResourceContext(
-            self.clients(request.region), request.region or self.region, self.account_id, tags, previous_id
-        )
+        ctx = self.providers.context(request.placement, tags, previous_id)
         try:
             id_, extra = handler.create(request, ctx)
         except (ClientError, BotoCoreError) as err:
@@ -119,22 +92,18 @@ class EmulatorBackend:
             outputs["tagsAll"] = tags
         return id_, outputs
 
-    def delete(self, type_: str, id_: str, outputs: dict[str, Any], region: str | None = None) -> None:
+    def delete(self, type_: str, id_: str, outputs: dict[str, Any], placement: Placement | None = None) -> None:
         handler = HANDLERS.get(type_)
         if handler is None:
             raise UnsupportedResourceError(f"resource type {type_} ({id_}) cannot be deleted by the local target")
-        ctx = ResourceContext(self.clients(region), region or self.region, self.account_id, {})
+        ctx = self.providers.context(placement)
         try:
             handler.delete(id_, outputs, ctx)
         except (ClientError, BotoCoreError) as err:
             raise EmulatorRequestError(f"{type_} {id_}: the emulator refused to delete it: {err}") from err
 
     def close(self) -> None:
-        with self._lock:
-            for clients in self._clients.values():
-                for client in clients.by_service.values():
-                    client.close()
-            self._clients.clear()
+        self.providers.close()
 
 
 def _taggable(request: ResourceRequest) -> bool:

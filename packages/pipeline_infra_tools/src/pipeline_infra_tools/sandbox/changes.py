@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline_infra_tools.cloud_state import PropertyChange
+from pipeline_infra_tools.engine.backend import Placement
 from pipeline_infra_tools.sandbox.replacement import forces_replacement
 from pipeline_infra_tools.sandbox.resources.documents import differences
 from pipeline_infra_tools.sandbox.resources.reads import READERS, expected_state
@@ -118,13 +119,14 @@ def diff_stack(saved: dict[str, Any] | None, resources: list[RecordedResource]) 
     return result
 
 
-def provider_regions(resources: list[dict[str, Any]]) -> dict[str, str]:
-    """Provider reference (`urn::id`) -> region, to delete each resource where it was created."""
-    regions: dict[str, str] = {}
-    for resource in resources:
-        if resource["type"].startswith("pulumi:providers:") and resource["inputs"].get("region"):
-            regions[f"{resource['urn']}::{resource['id']}"] = str(resource["inputs"]["region"])
-    return regions
+def provider_placements(resources: list[dict[str, Any]]) -> dict[str, Placement]:
+    """Provider reference (`urn::id`) -> where it puts resources and with whose credentials, to read or delete
+    each resource where it was created."""
+    return {
+        f"{resource['urn']}::{resource['id']}": Placement.of_provider(resource["inputs"])
+        for resource in resources
+        if resource["type"].startswith("pulumi:providers:")
+    }
 
 
 def deletion_order(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:

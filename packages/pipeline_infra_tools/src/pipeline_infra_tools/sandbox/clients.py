@@ -38,10 +38,15 @@ def emulator_client(session: boto3.Session, service: str, endpoint: str, config:
 
 
 def emulator_clients(
-    endpoint: str, region: str, access_key_id: str, secret_access_key: str, services: tuple[str, ...]
+    endpoint: str,
+    region: str,
+    access_key_id: str,
+    secret_access_key: str,
+    services: tuple[str, ...],
+    session_token: str | None = None,
 ) -> dict[str, Any]:
     """One client per service, all with the same credentials."""
-    session = emulator_session(access_key_id, secret_access_key, region)
+    session = emulator_session(access_key_id, secret_access_key, region, session_token)
     return {service: emulator_client(session, service, endpoint) for service in services}
 
 

@@ -11,12 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline_infra_tools.sandbox.clients import emulator_client, emulator_session
 from pipeline_infra_tools.sandbox.deliveries import refusal_counts
+from pipeline_infra_tools.sandbox.emulator.accounts import set_up_account
+from pipeline_infra_tools.sandbox.exceptions import SandboxError
 from pipeline_infra_tools.sandbox.lambda_runtime import process as runtime
 from pipeline_infra_tools.sandbox.server import answers, is_server_process, start_server, stop_server
 from pipeline_infra_tools.sandbox.state import SandboxState, SandboxStateFile
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from pipeline_infra.settings import Settings
 
 DEFAULT_REGION = "us-east-1"
 ADMIN_USER = "sandbox-admin"
@@ -43,11 +47,25 @@ class SandboxStatus:
             "region": state.region,
             "access_key_id": state.access_key_id,
             "secret_access_key": state.secret_access_key,
+            "accounts": self.accounts(),
             "stacks": state.stacks,
             "state_file": str(self.state_path),
             "logs": [str(path) for path in self.log_paths],
             "refused_deliveries": refusal_counts(self.log_paths, since=state.started_at),
         }
+
+    def accounts(self) -> list[dict[str, Any]]:
+        """Every account in use, with its administrator's keys: the administrator's own first, then each account
+        an environment was set up in, with its environments, regions and deployment role."""
+        assert self.state is not None
+        state = self.state
+        own = {"account_id": state.admin_account, "administrator": True, **state.credentials()}
+        others = [
+            {"account_id": account, "administrator": False, **details}
+            for account, details in sorted(state.accounts.items())
+            if account != state.admin_account
+        ]
+        return [own, *others]
 
     @property
     def log_paths(self) -> list[Path]:
@@ -96,6 +114,45 @@ class Sandbox:
         self.files.save(state)
         runtime.start(self.files.state_dir)
         return state, True
+
+    def set_up_accounts(self, settings: Settings) -> SandboxState:
+        """Set up, in the running emulator, every account the settings' environments live in: its administrator
+        and the deployment role settings name (what an organization's account setup does before any deploy)."""
+        state = self.files.load()
+        if state is None:
+            raise SandboxError("the sandbox is not running; start it with `pipeline-infra sandbox up`")
+        wanted: dict[str, dict[str, Any]] = {}
+        for name in settings.project.environments:
+            env = settings.env(name)
+            entry = wanted.setdefault(env.account_id, {"environments": [], "regions": [], "deployment_role_arn": None})
+            entry["environments"].append(name)
+            if env.region not in entry["regions"]:
+                entry["regions"].append(env.region)
+            if env.deployment is not None:
+                entry["deployment_role_arn"] = env.deployment.role_arn
+        changed = False
+        for account, entry in wanted.items():
+            recorded = state.accounts.get(account)
+            if recorded is not None and all(recorded.get(k) == v for k, v in entry.items()):
+                continue
+            if account == state.admin_account and entry["deployment_role_arn"] is None:
+                continue
+            role = entry["deployment_role_arn"]
+            made = set_up_account(
+                state.endpoint,
+                account,
+                role.split(":role/", 1)[1].rsplit("/", 1)[-1] if role else None,
+                settings.project.organization_id,
+            )
+            state.accounts[account] = {
+                "access_key_id": made["access_key_id"],
+                "secret_access_key": made["secret_access_key"],
+                **entry,
+            }
+            changed = True
+        if changed:
+            self.files.save(state)
+        return state
 
     def down(self) -> bool:
         """Stop the emulator and forget what was deployed to it; False when none was running."""

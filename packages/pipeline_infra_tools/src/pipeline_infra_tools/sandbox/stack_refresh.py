@@ -12,13 +12,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from pipeline_infra_tools.cloud_state import AttachedResource, PropertyChange, RefreshedResource, RefreshResult
-from pipeline_infra_tools.sandbox.changes import is_cloud_resource, provider_regions
-from pipeline_infra_tools.sandbox.resources.base import Clients, ResourceContext
+from pipeline_infra_tools.sandbox.changes import is_cloud_resource, provider_placements
+from pipeline_infra_tools.sandbox.provider_clients import ProviderClients
 from pipeline_infra_tools.sandbox.resources.reads import (
     READERS,
     owned_children,
@@ -30,6 +29,8 @@ from pipeline_infra_tools.sandbox.resources.reads import (
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from pipeline_infra_tools.engine.backend import Placement
+    from pipeline_infra_tools.sandbox.resources.base import ResourceContext
     from pipeline_infra_tools.sandbox.resources.reading import Owned
     from pipeline_infra_tools.sandbox.resources.reads import ReadResult
     from pipeline_infra_tools.sandbox.state import SandboxState
@@ -40,31 +41,24 @@ _TOP_KEY = re.compile(r"^[^.\[]+")
 
 
 class CloudReader:
-    """Reads saved stacks back from the running emulator with the administrator's keys, one client set per region
-    (made once, kept for every stack a command reads)."""
+    """Reads saved stacks back from the running emulator with each stack's provider credentials (its deployment
+    role, in its account and region), one client set per provider placement, kept for every stack a command
+    reads, as the engine's refresh reads through each resource's provider."""
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
-        self._contexts: dict[str, ResourceContext] = {}
-        self._lock = threading.Lock()
+        self.providers = ProviderClients.from_state(state)
 
-    def context(self, region: str | None) -> ResourceContext:
-        wanted = region or self.state.region
-        with self._lock:  # sessions are not thread-safe to create clients from; the clients themselves are
-            if wanted not in self._contexts:
-                state = self.state
-                clients = Clients.create(state.endpoint, wanted, state.access_key_id, state.secret_access_key)
-                account = str(clients.sts.get_caller_identity()["Account"])
-                self._contexts[wanted] = ResourceContext(clients, wanted, account, {})
-            return self._contexts[wanted]
+    def context(self, placement: Placement | None) -> ResourceContext:
+        return self.providers.context(placement)
 
     def read_stack(self, document: Mapping[str, Any], owned: Owned) -> list[tuple[dict[str, Any], ReadResult]]:
         """Each readable cloud resource of a saved stack document with its read; `owned` is what every stack
         records (see `owned_by`), so what hangs on a resource and is in none of them is reported."""
         resources = list(document.get("resources", []))
-        regions = provider_regions(resources)
+        placements = provider_placements(resources)
         readable = [r for r in resources if is_cloud_resource(r["type"]) and r["type"] in READERS]
-        contexts = [self.context(regions.get(record.get("provider") or "")) for record in readable]
+        contexts = [self.context(placements.get(record.get("provider") or "")) for record in readable]
         # Reads are independent calls that mostly wait on the emulator: side by side, in the record's order.
         with ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="read") as pool:
             results = list(
@@ -73,10 +67,7 @@ class CloudReader:
         return list(zip(readable, results, strict=True))
 
     def close(self) -> None:
-        for context in self._contexts.values():
-            for client in context.clients.by_service.values():
-                client.close()
-        self._contexts.clear()
+        self.providers.close()
 
 
 def owned_by(every_record: Iterable[Mapping[str, Any]]) -> Owned:

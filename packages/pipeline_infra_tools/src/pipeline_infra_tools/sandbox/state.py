@@ -29,13 +29,37 @@ class SandboxState:
     secret_access_key: str
     started_at: float
     stacks: list[str] = field(default_factory=list)
+    # Every other account set up in the emulator: account id -> its administrator's keys (and deployment role).
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    admin_account: str = "123456789012"
 
     def credentials(self) -> dict[str, str]:
         return {"access_key_id": self.access_key_id, "secret_access_key": self.secret_access_key}
 
+    def account_credentials(self, account_id: str | None) -> dict[str, str]:
+        """The administrator's keys in `account_id` (the administrator's own account when None)."""
+        if account_id is None or account_id == self.admin_account:
+            return self.credentials()
+        account = self.accounts.get(account_id)
+        if account is None:
+            raise SandboxError(
+                f"account {account_id} is not set up in the sandbox (set up: {self.admin_account}, "
+                f"{', '.join(sorted(self.accounts)) or 'no other'}); deploy an environment of that account first"
+            )
+        return {"access_key_id": account["access_key_id"], "secret_access_key": account["secret_access_key"]}
+
     def backend_options(self) -> dict[str, Any]:
         """What the emulator backend needs in the program's process (see EmulatorBackend.from_options)."""
-        return {"endpoint": self.endpoint, "region": self.region, **self.credentials()}
+        return {
+            "endpoint": self.endpoint,
+            "region": self.region,
+            **self.credentials(),
+            "admin_account": self.admin_account,
+            "accounts": {
+                account: {"access_key_id": keys["access_key_id"], "secret_access_key": keys["secret_access_key"]}
+                for account, keys in self.accounts.items()
+            },
+        }
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 
+from pipeline_infra_tools.sandbox.emulator.accounts import serve_account_setup
 from pipeline_infra_tools.sandbox.emulator.deliveries import (
     event_invoke_configs_are_replaced,
     permission_ids_are_unique,
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     from pipeline_infra_tools.sandbox import faults
 
     faults.install()
+    serve_account_setup()
     # Installed last so it sees every request first, the ones a fault rule answers included.
     count_every_request(faults.describe_request)
     moto_main(argv if argv is not None else sys.argv[1:])

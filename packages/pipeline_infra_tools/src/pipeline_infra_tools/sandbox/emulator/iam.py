@@ -75,11 +75,17 @@ def role_sessions_match_their_role() -> None:
       taken on as a Lambda function's role, as in AWS.
     """
     from moto.iam.access_control import IAMPolicy, IAMRequestBase, PermissionResult
+    from moto.iam.models import iam_backends
 
     def check_role_trust_relationship(self: IAMRequestBase, role_arn: str) -> bool:
         caller = self._access_key.arn
-        role = self.backend.get_role_by_arn(role_arn)
-        trusted = json.loads(role.assume_role_policy_document)["Statement"]
+        # The role is in its own account, which may not be the caller's (moto looks in the caller's).
+        role = iam_backends[role_arn.split(":")[4]]["aws"].get_role_by_arn(role_arn)
+        trusted = [
+            statement
+            for statement in json.loads(role.assume_role_policy_document)["Statement"]
+            if trust_conditions_hold(statement, caller, self._data)
+        ]
         if caller.endswith(ADMIN_USER_ARN_SUFFIX):
             played = _request_value(self._data, "RoleSessionName")
             services = {
@@ -104,6 +110,34 @@ def role_sessions_match_their_role() -> None:
         )
 
     IAMRequestBase._check_role_trust_relationship = check_role_trust_relationship  # type: ignore[method-assign]
+
+
+# The trust-policy conditions the sandbox decides (moto decides none: a condition never holds there).
+TRUST_CONDITION_KEYS = {"aws:PrincipalOrgID", "sts:ExternalId"}
+
+
+def trust_conditions_hold(statement: dict[str, Any], caller_arn: str, request: Any) -> bool:
+    """Whether a trust statement's conditions hold for this AssumeRole request; without conditions it applies
+    as written. `aws:PrincipalOrgID` is the caller's account's organization (as the sandbox set it up) and
+    `sts:ExternalId` the request's; any other condition does not hold, so the sandbox refuses rather than
+    admits what it cannot decide. The statement comes back without its Condition when it applies."""
+    conditions = statement.get("Condition")
+    if not conditions:
+        return True
+    from pipeline_infra_tools.sandbox.emulator.accounts import organization_of
+
+    given = {
+        "aws:PrincipalOrgID": organization_of(caller_arn.split(":")[4]),
+        "sts:ExternalId": _request_value(request, "ExternalId"),
+    }
+    for operator, values in conditions.items():
+        if operator != "StringEquals" or not set(values) <= TRUST_CONDITION_KEYS:
+            return False
+        for key, expected in values.items():
+            if given[key] is None or given[key] not in _as_list(expected):
+                return False
+    statement.pop("Condition")
+    return True
 
 
 def unknown_resources_are_checked_by_action() -> None:

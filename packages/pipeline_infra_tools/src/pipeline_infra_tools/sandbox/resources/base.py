@@ -49,11 +49,15 @@ class Clients:
         self._lock = threading.Lock()
 
     @classmethod
-    def create(cls, endpoint: str, region: str, access_key_id: str, secret_access_key: str) -> Clients:
+    def create(
+        cls, endpoint: str, region: str, access_key_id: str, secret_access_key: str, session_token: str | None = None
+    ) -> Clients:
         """Clients of the emulator at `endpoint`, with these keys."""
 
         def make(service: str) -> Any:
-            return emulator_clients(endpoint, region, access_key_id, secret_access_key, (service,))[service]
+            return emulator_clients(endpoint, region, access_key_id, secret_access_key, (service,), session_token)[
+                service
+            ]
 
         return cls(region, make)
 
