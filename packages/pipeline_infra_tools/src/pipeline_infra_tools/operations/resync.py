@@ -108,9 +108,21 @@ def resync(runtime: LambdaRuntime, replicator_name: str, source: SourceStack, ta
     runtime.reload()
     spec = runtime.deployment.functions[replicator_name]
     target = _target(spec, target_environment)
-    # The administrator reads both sides: this is an operator's check, not the replicator's own path.
-    clients = TargetClients(s3=runtime.s3, dynamodb=runtime.dynamodb)
-    store = EnvironmentStore(source.environment, source.bucket, source.config_table, runtime.s3, runtime.dynamodb)
+    # The administrator reads both sides, each in its own account and region: this is an operator's check, not
+    # the replicator's own path.
+    admin = runtime.admin
+    target_account = target.writer_role_arn.split(":")[4] if target.writer_role_arn else None
+    clients = TargetClients(
+        s3=admin.client("s3", target_account, target.region),
+        dynamodb=admin.client("dynamodb", target_account, target.region),
+    )
+    store = EnvironmentStore(
+        source.environment,
+        source.bucket,
+        source.config_table,
+        admin.for_arn("s3", spec.arn),
+        admin.for_arn("dynamodb", spec.arn),
+    )
     prefixes = json.loads(spec.environment.get("REPLICATION_PREFIXES", '["config/", "schemas/"]'))
 
     def compare() -> EnvironmentDrift:

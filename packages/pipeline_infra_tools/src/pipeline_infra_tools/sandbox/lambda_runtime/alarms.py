@@ -261,10 +261,35 @@ def _slots(alarm: AlarmView, start: datetime, timestamps: list[Any], values: lis
     return slots
 
 
+class PlacedAlarms:
+    """One evaluator per account and region with deployed stacks (CloudWatch keeps alarms per account and
+    region), run one after another each round."""
+
+    def __init__(self, make: Callable[[str | None, str | None], AlarmEvaluator]) -> None:
+        self._make = make
+        self._evaluators: dict[tuple[str | None, str | None], AlarmEvaluator] = {}
+        self._lock = threading.Lock()
+
+    def set_places(self, places: set[tuple[str | None, str | None]]) -> None:
+        """Evaluate in these places from the next round on, listing their alarms again (stacks were deployed)."""
+        with self._lock:
+            for place in places - set(self._evaluators):
+                self._evaluators[place] = self._make(*place)
+            for place in set(self._evaluators) - places:
+                del self._evaluators[place]
+            for evaluator in self._evaluators.values():
+                evaluator.invalidate()
+
+    def run_once(self, now: float | None = None) -> list[tuple[str, str, str]]:
+        with self._lock:
+            evaluators = list(self._evaluators.values())
+        return [transition for evaluator in evaluators for transition in evaluator.run_once(now)]
+
+
 class AlarmPoller(threading.Thread):
     """Runs the evaluator every few seconds until stopped; one bad round is logged and the next one runs."""
 
-    def __init__(self, evaluator: AlarmEvaluator, interval: float = EVALUATE_SECONDS) -> None:
+    def __init__(self, evaluator: AlarmEvaluator | PlacedAlarms, interval: float = EVALUATE_SECONDS) -> None:
         super().__init__(name="alarm evaluation", daemon=True)
         self.evaluator, self.interval = evaluator, interval
         self.stopping = threading.Event()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from pipeline_infra_tools.sandbox.admin_clients import arn_place
 from pipeline_infra_tools.sandbox.lambda_runtime.queues import queue_url
 from pipeline_infra_tools.sandbox.lambda_runtime.service_roles import (
     EVENTS_SERVICE,
@@ -117,7 +118,7 @@ class AsyncInvoker:
         request = ServiceRequest(
             EVENTS_SERVICE, "lambda:InvokeFunction", spec.arn, target.rule_arn, target.rule_arn.split(":")[4]
         )
-        decision = decide(self.policies.function(spec.name), request)
+        decision = decide(self.policies.function(spec.arn), request)
         if not decision.allowed:
             log_refusal(request, decision, "events-to-lambda", event_id=event.get("id"))
             self._dead_letter(target, event, "AccessDeniedException", decision.reason)
@@ -126,7 +127,7 @@ class AsyncInvoker:
 
     def _send_to_destination(self, spec: FunctionSpec, destination: str, record: dict[str, Any]) -> bool:
         """Lambda sends the record with the function's execution role; a role without the grant loses it."""
-        sqs = self.roles.client(spec.role_arn, LAMBDA_SERVICE, "sqs")
+        sqs = self.roles.client(spec.role_arn, LAMBDA_SERVICE, "sqs", arn_place(destination)[1])
         try:
             sqs.send_message(QueueUrl=queue_url(destination, self.policies.endpoint), MessageBody=json.dumps(record))
         except ClientError as error:
@@ -162,7 +163,7 @@ class AsyncInvoker:
             "ERROR_CODE": code,
             "ERROR_MESSAGE": message,
         }
-        self.policies.sqs.send_message(
+        self.policies.sqs_for(target.dead_letter_arn).send_message(
             QueueUrl=queue_url(target.dead_letter_arn, self.policies.endpoint),
             MessageBody=json.dumps(event),
             MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},

@@ -102,6 +102,11 @@ class Deployment:
     def rule_by_arn(self, arn: str) -> RuleSpec | None:
         return next((rule for rule in self.rules if rule.arn == arn), None)
 
+    def places(self) -> set[tuple[str | None, str | None]]:
+        """Every (account, region) something deployed lives in, from its ARNs."""
+        arns = [f.arn for f in self.functions.values()] + [r.arn for r in self.rules] + [p.arn for p in self.pipes]
+        return {(arn.split(":")[4] or None, arn.split(":")[3] or None) for arn in arns if arn.count(":") >= 5}
+
     def lambda_rules(self) -> list[RuleSpec]:
         return [rule for rule in self.rules if any(":function:" in t.arn for t in rule.targets)]
 

@@ -80,7 +80,8 @@ class ExecutionEnvironment:
             return Invocation(self.spec.name, request_id, False, error_type="Sandbox.Timedout", error_message=message)
         reply = json.loads(reply_line)
         if reply.get("metrics") and self._metrics is not None:
-            self._metrics(self.spec.name, self.spec.region, reply["metrics"])
+            # Published where the function is: its ARN names its account and region.
+            self._metrics(self.spec.name, self.spec.arn, reply["metrics"])
         if reply["ok"]:
             return Invocation(self.spec.name, request_id, True, result=reply["result"])
         return Invocation(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 
@@ -50,14 +51,15 @@ class InFlight:
             if self._entries.pop(key, None) is not None:
                 self._save()
 
-    def release_all(self, sqs: Any) -> int:
-        """Make every recorded message visible again now; how many were released."""
+    def release_all(self, sqs_for: Callable[[str], Any]) -> int:
+        """Make every recorded message visible again now (`sqs_for(queue_url)` gives the queue's client); how
+        many were released."""
         with self._lock:
             entries = list(self._entries.items())
         released, gone = 0, []
         for key, entry in entries:
             try:
-                sqs.change_message_visibility(
+                sqs_for(entry["queue_url"]).change_message_visibility(
                     QueueUrl=entry["queue_url"], ReceiptHandle=entry["receipt"], VisibilityTimeout=0
                 )
                 released += 1

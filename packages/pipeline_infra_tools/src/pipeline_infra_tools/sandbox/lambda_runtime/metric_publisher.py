@@ -32,12 +32,13 @@ class EmfBatch:
     """The EMF records one invocation printed."""
 
     function: str
-    region: str
+    where: str  # the function's ARN (its account and region), or a region
     records: list[dict[str, Any]]
 
 
 class MetricPublisher:
-    """Queues EMF records and publishes them from one thread; `client_for(region)` makes a CloudWatch client."""
+    """Queues EMF records and publishes them from one thread; `client_for(where)` makes a CloudWatch client
+    of the account and region `where` (a function's ARN) names."""
 
     def __init__(self, client_for: Callable[[str], Any]) -> None:
         self._client_for = client_for
@@ -48,14 +49,14 @@ class MetricPublisher:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def submit(self, function: str, region: str, records: list[dict[str, Any]]) -> None:
+    def submit(self, function: str, where: str, records: list[dict[str, Any]]) -> None:
         """Queue one invocation's records; returns at once."""
         if not records:
             return
         self._ensure_thread()
         with self._idle:
             self._pending += 1
-        self._queue.put(EmfBatch(function, region, records))
+        self._queue.put(EmfBatch(function, where, records))
 
     def flush(self, timeout: float = FLUSH_SECONDS) -> bool:
         """Wait until everything queued so far is published (or dropped); False when the timeout passed first."""
@@ -98,33 +99,33 @@ class MetricPublisher:
                     self._idle.notify_all()
 
     def _publish(self, batches: list[EmfBatch]) -> None:
-        by_region: dict[str, list[MetricDatum]] = {}
+        by_place: dict[str, list[MetricDatum]] = {}
         for batch in batches:
             for record in batch.records:
                 try:
-                    by_region.setdefault(batch.region, []).extend(metric_data(record))
+                    by_place.setdefault(batch.where, []).extend(metric_data(record))
                 except EmfFormatError as err:
-                    _failed(batch.function, batch.region, None, 0, f"malformed EMF record: {err}")
-        for region, data in by_region.items():
-            functions = sorted({b.function for b in batches if b.region == region})
+                    _failed(batch.function, batch.where, None, 0, f"malformed EMF record: {err}")
+        for where, data in by_place.items():
+            functions = sorted({b.function for b in batches if b.where == where})
             for request in put_metric_data_requests(data):
                 try:
-                    self._client(region).put_metric_data(**request)
+                    self._client(where).put_metric_data(**request)
                 except Exception as err:  # publishing is best effort: the invocation's outcome stands regardless
-                    _failed(",".join(functions), region, request["Namespace"], len(request["MetricData"]), repr(err))
+                    _failed(",".join(functions), where, request["Namespace"], len(request["MetricData"]), repr(err))
 
-    def _client(self, region: str) -> Any:
-        if region not in self._clients:
-            self._clients[region] = self._client_for(region)
-        return self._clients[region]
+    def _client(self, where: str) -> Any:
+        if where not in self._clients:
+            self._clients[where] = self._client_for(where)
+        return self._clients[where]
 
 
-def _failed(function: str, region: str, namespace: str | None, count: int, error: str) -> None:
+def _failed(function: str, where: str, namespace: str | None, count: int, error: str) -> None:
     log.warning(
         {
             "event": "emf_publish_failed",
             "function": function,
-            "region": region,
+            "where": where,
             "namespace": namespace,
             "metric_data": count,
             "error": error,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from pipeline_infra_tools.sandbox.admin_clients import arn_place
 from pipeline_infra_tools.sandbox.lambda_runtime.queues import queue_url
 from pipeline_infra_tools.sandbox.lambda_runtime.service_roles import LAMBDA_SERVICE, is_denied
 from pipeline_infra_tools.sandbox.lambda_runtime.sources import failed_message_ids, sqs_batch_event
@@ -86,12 +87,16 @@ class TapPoller(Poller):
             free += 1
         messages: list[dict[str, Any]] = []
         try:
-            messages = runtime.sqs.receive_message(
-                QueueUrl=self.url,
-                MaxNumberOfMessages=free,
-                WaitTimeSeconds=LONG_POLL_SECONDS,
-                VisibilityTimeout=RECEIVE_VISIBILITY_SECONDS,
-            ).get("Messages", [])
+            messages = (
+                runtime.taps.sqs_for_rule(self.rule_arn)
+                .receive_message(
+                    QueueUrl=self.url,
+                    MaxNumberOfMessages=free,
+                    WaitTimeSeconds=LONG_POLL_SECONDS,
+                    VisibilityTimeout=RECEIVE_VISIBILITY_SECONDS,
+                )
+                .get("Messages", [])
+            )
         finally:
             for _ in range(free - len(messages)):
                 self.slots.release()
@@ -102,7 +107,7 @@ class TapPoller(Poller):
         runtime, receipt = self.runtime, message["ReceiptHandle"]
         keys = {target.target_id: f"{message['MessageId']}/{target.target_id}" for target in targets}
         attempts = {target_id: runtime.inflight.begin(key, self.url, receipt) for target_id, key in keys.items()}
-        runtime.sqs.change_message_visibility(
+        runtime.taps.sqs_for_rule(self.rule_arn).change_message_visibility(
             QueueUrl=self.url, ReceiptHandle=receipt, VisibilityTimeout=runtime.delivery_visibility(targets)
         )
         runtime.deliveries.submit(self._deliver, message, targets, keys, attempts)
@@ -116,7 +121,9 @@ class TapPoller(Poller):
             for target in targets:
                 record_attempt = functools.partial(runtime.inflight.attempted, keys[target.target_id])
                 runtime.invoker.deliver_rule_event(target, event, attempts[target.target_id], record_attempt)
-            runtime.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+            runtime.taps.sqs_for_rule(self.rule_arn).delete_message(
+                QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"]
+            )
             for key in keys.values():
                 runtime.inflight.finish(key)
         except Exception:  # left in flight: the message comes back after its visibility timeout, or on restart
@@ -139,7 +146,7 @@ class MappingPoller(Poller):
         if spec is None:
             self.stopping.wait(RETRY_SECONDS)
             return
-        sqs = runtime.roles.client(spec.role_arn, LAMBDA_SERVICE, "sqs")
+        sqs = runtime.roles.client(spec.role_arn, LAMBDA_SERVICE, "sqs", arn_place(self.mapping.queue_arn)[1])
         try:
             self._deliver_batch(sqs, spec)
         except ClientError as error:

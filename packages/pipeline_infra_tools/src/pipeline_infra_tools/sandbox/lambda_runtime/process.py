@@ -82,7 +82,7 @@ def runtime_for(state_dir: Path) -> LambdaRuntime:
     state = SandboxStateFile(state_dir).load()
     if state is None:
         raise SandboxError("no sandbox running: run `pipeline-infra sandbox up`")
-    return LambdaRuntime(state.endpoint, state.region, state.access_key_id, state.secret_access_key, state_dir)
+    return LambdaRuntime(state, state_dir)
 
 
 def attach_taps(state_dir: Path) -> None:

@@ -7,23 +7,31 @@ it would on AWS.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from pipeline_infra_tools.sandbox.lambda_runtime.queues import queue_url
 
+if TYPE_CHECKING:
+    from pipeline_infra_tools.sandbox.admin_clients import AdminClients
+
 
 @dataclass
 class ResourcePolicies:
-    lambda_: Any
-    sqs: Any
+    """Read with the administrator's clients of each resource's own account and region."""
+
+    admin: AdminClients
     endpoint: str
 
-    def function(self, name: str) -> str | None:
+    def sqs_for(self, arn: str) -> Any:
+        return self.admin.for_arn("sqs", arn)
+
+    def function(self, arn: str) -> str | None:
         """The function's resource policy; None when it has none (Lambda answers ResourceNotFound)."""
         try:
-            policy: str = self.lambda_.get_policy(FunctionName=name)["Policy"]
+            name = arn.rsplit(":function:", 1)[-1].split(":", maxsplit=1)[0]
+            policy: str = self.admin.for_arn("lambda", arn).get_policy(FunctionName=name)["Policy"]
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("ResourceNotFoundException", "404"):
                 return None
@@ -33,7 +41,7 @@ class ResourcePolicies:
     def queue(self, arn: str) -> str | None:
         """The queue's access policy; None when it has none or the queue is gone."""
         try:
-            attributes = self.sqs.get_queue_attributes(
+            attributes = self.sqs_for(arn).get_queue_attributes(
                 QueueUrl=queue_url(arn, self.endpoint), AttributeNames=["Policy"]
             )
         except ClientError as error:

@@ -9,9 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pipeline_infra_tools.sandbox.clients import RUNTIME_CLIENT_CONFIG, emulator_client, emulator_session
+from pipeline_infra_tools.sandbox.admin_clients import AdminClients, arn_place
+from pipeline_infra_tools.sandbox.clients import RUNTIME_CLIENT_CONFIG
 from pipeline_infra_tools.sandbox.doorbell import STREAM_DOORBELL_QUEUE
-from pipeline_infra_tools.sandbox.lambda_runtime.alarms import AlarmEvaluator, AlarmPoller
+from pipeline_infra_tools.sandbox.lambda_runtime.alarms import AlarmEvaluator, AlarmPoller, PlacedAlarms
 from pipeline_infra_tools.sandbox.lambda_runtime.async_invoke import AsyncInvoker
 from pipeline_infra_tools.sandbox.lambda_runtime.deployment import Deployment, FunctionSpec, RuleSpec, TargetSpec
 from pipeline_infra_tools.sandbox.lambda_runtime.files import INFLIGHT_FILE, PIPE_POSITIONS_FILE
@@ -34,6 +35,8 @@ from pipeline_infra_tools.sandbox.state import SandboxStateFile
 if TYPE_CHECKING:
     import threading
     from pathlib import Path
+
+    from pipeline_infra_tools.sandbox.state import SandboxState
 
 log = logging.getLogger("pipeline_infra_tools.sandbox.runtime")
 # How often the runtime looks for redeployed stacks (a stat of each saved stack file).
@@ -59,49 +62,42 @@ def scheduled_event(rule: RuleSpec, region: str) -> dict[str, Any]:
 
 
 class LambdaRuntime:
-    def __init__(self, endpoint: str, region: str, access_key_id: str, secret_access_key: str, state_dir: Path) -> None:
-        self.endpoint, self.region, self.state_dir = endpoint, region, state_dir
+    def __init__(self, state: SandboxState, state_dir: Path) -> None:
+        self.endpoint, self.region, self.state_dir = state.endpoint, state.region, state_dir
         self.stacks_dir = SandboxStateFile(state_dir).stacks_dir
-        session = emulator_session(access_key_id, secret_access_key, region)
-
-        def client(service: str) -> Any:
-            return emulator_client(session, service, endpoint, RUNTIME_CLIENT_CONFIG)
-
-        self.sqs, self.sts, self.events, self.s3 = client("sqs"), client("sts"), client("events"), client("s3")
-        self.dynamodb = client("dynamodb")
-        self.roles = ServiceRoles(self.sts, endpoint, region)
-        # CloudWatch is played too: the emulator stores alarms but never evaluates them.
-        self.alarms = AlarmEvaluator(
-            client("cloudwatch"),
-            self.sqs,
-            client("sns"),
-            client("kms"),
-            endpoint,
-            refused=self.roles.refused,
-            succeeded=self.roles.succeeded,
-        )
+        # AWS's machinery acts in each resource's own account and region: the administrator's clients of each.
+        self.admin = AdminClients(state, RUNTIME_CLIENT_CONFIG)
+        self.sqs, self.sts = self.admin.client("sqs"), self.admin.client("sts")
+        self.roles = ServiceRoles(self.sts, self.endpoint, self.region)
+        # CloudWatch is played too, in every account and region with deployed stacks: the emulator stores alarms
+        # but never evaluates them.
+        self.alarms = PlacedAlarms(self._alarm_evaluator)
         self._alarm_poller: AlarmPoller | None = None
-        self.taps = RuleTaps(self.events, self.sqs)
-        self.pipes = PipeReader(self.roles, client("pipes"), checkpoints=state_dir / PIPE_POSITIONS_FILE)
+        self.taps = RuleTaps(self.admin)
+        self.pipes = PipeReader(
+            self.roles, lambda arn: self.admin.for_arn("pipes", arn), checkpoints=state_dir / PIPE_POSITIONS_FILE
+        )
         self.inflight = InFlight(state_dir / INFLIGHT_FILE)
-        # The functions' EMF lines become CloudWatch metrics, published as the administrator in each function's region.
-        self.metrics = MetricPublisher(
-            lambda metrics_region: emulator_client(
-                emulator_session(access_key_id, secret_access_key, metrics_region),
-                "cloudwatch",
-                endpoint,
-                RUNTIME_CLIENT_CONFIG,
-            )
-        )
-        self.pool = FunctionPool(endpoint, state_dir, self.role_credentials, metrics=self.metrics.submit)
+        # The functions' EMF lines become CloudWatch metrics, published in each function's account and region.
+        self.metrics = MetricPublisher(lambda place: self.admin.client("cloudwatch", *arn_place(place)))
+        self.pool = FunctionPool(self.endpoint, state_dir, self.role_credentials, metrics=self.metrics.submit)
         self.deployment = Deployment()
-        self.invoker = AsyncInvoker(
-            self.deployment, self.pool, self.roles, ResourcePolicies(client("lambda"), self.sqs, endpoint)
-        )
+        self.invoker = AsyncInvoker(self.deployment, self.pool, self.roles, ResourcePolicies(self.admin, self.endpoint))
         self._stamp: tuple[tuple[str, float], ...] | None = None
         self._pollers: dict[str, Poller] = {}
         # Rule events being delivered, every rule's together; a function's own environments cap its share.
         self.deliveries = ThreadPoolExecutor(max_workers=DELIVERY_THREADS, thread_name_prefix="delivery")
+
+    def _alarm_evaluator(self, account: str | None, region: str | None) -> AlarmEvaluator:
+        return AlarmEvaluator(
+            self.admin.client("cloudwatch", account, region),
+            self.admin.client("sqs", account, region),
+            self.admin.client("sns", account, region),
+            self.admin.client("kms", account, region),
+            self.endpoint,
+            refused=self.roles.refused,
+            succeeded=self.roles.succeeded,
+        )
 
     def role_credentials(self, role_arn: str) -> RoleCredentials:
         """The function's role, assumed as the Lambda service would; cached while the sandbox runs."""
@@ -115,8 +111,9 @@ class LambdaRuntime:
         self._stamp = stamp
         self.deployment = Deployment.load(self.stacks_dir)
         self.invoker.deployment = self.deployment
-        self.taps.ensure(self.deployment.lambda_rules())
-        self.alarms.invalidate()
+        places = self.deployment.places() | {(self.admin.state.admin_account, self.region)}
+        self.taps.ensure(self.deployment.lambda_rules(), places)
+        self.alarms.set_places(places)
         log.info(
             "loaded %d functions, %d rules, %d pipes",
             len(self.deployment.functions),
@@ -167,7 +164,8 @@ class LambdaRuntime:
         for rule in self.deployment.rules:
             if rule.schedule and rule_name in (None, rule.name):
                 for target in rule.targets:
-                    outcome = self.invoker.deliver_rule_event(target, scheduled_event(rule, self.region))
+                    region = arn_place(rule.arn)[1] or self.region
+                    outcome = self.invoker.deliver_rule_event(target, scheduled_event(rule, region))
                     if outcome is not None:
                         fired.append(outcome.function)
         return fired
@@ -181,7 +179,15 @@ class LambdaRuntime:
         return spec
 
     def run(self, stop: threading.Event) -> None:
-        released = self.inflight.release_all(self.sqs)
+        try:
+            self.reload()  # the taps first: what was in flight is released through its own queue's client
+        except Exception:
+            log.exception("runtime reload failed")
+        by_url = {url: rule.arn for rule, url in self.taps.queues.values()}
+        released = self.inflight.release_all(
+            lambda url: self.taps.sqs_for_rule(by_url[url]) if url in by_url else self.sqs
+        )
+        self._stamp = None  # the loop's first reload starts the pollers
         if released:
             log.info("replaying %d events that were in flight when the runtime last stopped", released)
         doorbell = self.sqs.create_queue(QueueName=STREAM_DOORBELL_QUEUE)["QueueUrl"]
@@ -207,6 +213,7 @@ class LambdaRuntime:
         self.deliveries.shutdown(wait=False, cancel_futures=True)
         self.pool.stop()
         self.metrics.close()
+        self.admin.close()
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -47,7 +47,7 @@ class ServiceRoles:
     endpoint: str
     region: str
     _credentials: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
-    _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    _clients: dict[tuple[str, str, str, str], Any] = field(default_factory=dict)
     _refusing: set[tuple[str, str, str]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -59,12 +59,16 @@ class ServiceRoles:
                 self._credentials[key] = response["Credentials"]
             return self._credentials[key]
 
-    def client(self, role_arn: str, service: str, aws_service: str) -> Any:
-        key = (role_arn, service, aws_service)
+    def client(self, role_arn: str, service: str, aws_service: str, region: str | None = None) -> Any:
+        """A client of `aws_service` with the role's credentials, in `region` (the resource's; roles are global)."""
+        key = (role_arn, service, aws_service, region or self.region)
         if key not in self._clients:
             credentials = self.credentials(role_arn, service)
             session = emulator_session(
-                credentials["AccessKeyId"], credentials["SecretAccessKey"], self.region, credentials["SessionToken"]
+                credentials["AccessKeyId"],
+                credentials["SecretAccessKey"],
+                region or self.region,
+                credentials["SessionToken"],
             )
             made = emulator_client(session, aws_service, self.endpoint, RUNTIME_CLIENT_CONFIG)
             with self._lock:

@@ -21,12 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from pipeline_infra_tools.sandbox.admin_clients import arn_place
 from pipeline_infra_tools.sandbox.lambda_runtime.service_roles import EVENTS_SERVICE, PIPES_SERVICE, is_denied
 from pipeline_infra_tools.sandbox.service_grants import ServiceRequest, queue_policy_admitting
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
+    from pipeline_infra_tools.sandbox.admin_clients import AdminClients
     from pipeline_infra_tools.sandbox.lambda_runtime.deployment import MappingSpec, PipeSpec, RuleSpec
     from pipeline_infra_tools.sandbox.lambda_runtime.service_roles import ServiceRoles
 
@@ -41,36 +44,45 @@ def tap_queue_name(rule: RuleSpec) -> str:
 
 @dataclass
 class RuleTaps:
-    """One sandbox-only queue per rule with Lambda targets, added as an extra target of that rule."""
+    """One sandbox-only queue per rule with Lambda targets, added as an extra target of that rule, in the rule's
+    own account and region (a rule's target queue lives beside it)."""
 
-    events: Any
-    sqs: Any
+    admin: AdminClients
     queues: dict[str, tuple[RuleSpec, str]] = field(default_factory=dict)
 
-    def ensure(self, rules: list[RuleSpec]) -> None:
-        """A tap for every rule with Lambda targets; taps of rules that no longer exist are deleted. A tap already
-        in place is only read, so attaching taps after a deploy that changed nothing writes nothing."""
+    def sqs_for_rule(self, rule_arn: str) -> Any:
+        return self.admin.for_arn("sqs", rule_arn)
+
+    def ensure(self, rules: list[RuleSpec], places: set[tuple[str | None, str | None]]) -> None:
+        """A tap for every rule with Lambda targets; taps of rules that no longer exist are deleted (in every
+        place stacks are deployed to). A tap already in place is only read, so attaching taps after a deploy
+        that changed nothing writes nothing."""
         self.queues.clear()
-        existing = set(self.sqs.list_queues(QueueNamePrefix=TAP_PREFIX).get("QueueUrls", []))
+        existing: dict[tuple[str | None, str | None], set[str]] = {}
+        for place in places | {arn_place(rule.arn) for rule in rules}:
+            sqs = self.admin.client("sqs", *place)
+            existing[place] = set(sqs.list_queues(QueueNamePrefix=TAP_PREFIX).get("QueueUrls", []))
         for rule in rules:
-            self.queues[rule.arn] = (rule, self._tap(rule, existing))
+            self.queues[rule.arn] = (rule, self._tap(rule, existing[arn_place(rule.arn)]))
         wanted = {url for _, url in self.queues.values()}
-        for url in existing - wanted:
-            self.sqs.delete_queue(QueueUrl=url)
+        for place, urls in existing.items():
+            for url in urls - wanted:
+                self.admin.client("sqs", *place).delete_queue(QueueUrl=url)
 
     def _tap(self, rule: RuleSpec, existing: set[str]) -> str:
+        sqs, events = self.sqs_for_rule(rule.arn), self.admin.for_arn("events", rule.arn)
         name = tap_queue_name(rule)
         url = next((u for u in existing if u.rsplit("/", 1)[-1] == name), None)
         if url is None:
-            url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
-        attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn", "Policy"])["Attributes"]
+            url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn", "Policy"])["Attributes"]
         arn = attributes["QueueArn"]
         policy = queue_policy_admitting(arn, EVENTS_SERVICE, rule.arn)
         if json.loads(attributes.get("Policy") or "{}") != policy:
-            self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
-        targets = self.events.list_targets_by_rule(Rule=rule.name, EventBusName=rule.bus).get("Targets", [])
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+        targets = events.list_targets_by_rule(Rule=rule.name, EventBusName=rule.bus).get("Targets", [])
         if not any(t["Id"] == TAP_TARGET_ID and t["Arn"] == arn for t in targets):
-            self.events.put_targets(Rule=rule.name, EventBusName=rule.bus, Targets=[{"Id": TAP_TARGET_ID, "Arn": arn}])
+            events.put_targets(Rule=rule.name, EventBusName=rule.bus, Targets=[{"Id": TAP_TARGET_ID, "Arn": arn}])
         return str(url)
 
 
@@ -86,7 +98,7 @@ class PipeReader:
     """
 
     roles: ServiceRoles
-    pipes_client: Any
+    pipes_for: Callable[[str], Any]  # the administrator's Pipes client of a Pipe's account and region, by ARN
     checkpoints: Path | None = None
     # Keyed by stream as well as shard: a table destroyed and created again gets a new stream whose shard ids
     # the emulator reuses, and it must be read from its own start.
@@ -113,7 +125,7 @@ class PipeReader:
         return forwarded
 
     def _poll_pipe(self, pipe: PipeSpec) -> int:
-        streams = self.roles.client(pipe.role_arn, PIPES_SERVICE, "dynamodbstreams")
+        streams = self.roles.client(pipe.role_arn, PIPES_SERVICE, "dynamodbstreams", arn_place(pipe.stream_arn)[1])
         forwarded = 0
         for shard_id in self._shards(streams, pipe):
             key = (pipe.arn, pipe.stream_arn, shard_id)
@@ -168,7 +180,7 @@ class PipeReader:
     def _after_creation(self, pipe: PipeSpec, record: dict[str, Any]) -> bool:
         pipe_key = (pipe.arn, pipe.stream_arn)
         if pipe_key not in self.created:
-            described = self.pipes_client.describe_pipe(Name=pipe.name)
+            described = self.pipes_for(pipe.arn).describe_pipe(Name=pipe.name)
             self.created[pipe_key] = described["CreationTime"].timestamp()
         changed = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
         changed_at = changed.timestamp() if isinstance(changed, datetime) else float(changed or 0)
@@ -184,7 +196,7 @@ class PipeReader:
         plain = json.loads(json.dumps(record, default=_json_default))
         if pipe.filters and not _matches_any(pipe.filters, plain):
             return 0
-        events = self.roles.client(pipe.role_arn, PIPES_SERVICE, "events")
+        events = self.roles.client(pipe.role_arn, PIPES_SERVICE, "events", arn_place(pipe.bus_arn)[1])
         response = events.put_events(
             Entries=[
                 {
