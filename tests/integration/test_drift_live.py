@@ -81,7 +81,9 @@ def _replicated(sandbox: DeployedSandbox, mine: Replicated) -> bool:
 
 
 def data_drift(sandbox: DeployedSandbox, mine: Replicated) -> list[Difference]:
-    differences, compared = compare_data(sandbox.settings, ("dev", "staging", "prod"), mine.outputs, sandbox.client)
+    differences, compared = compare_data(
+        sandbox.settings, ("dev", "staging", "prod"), mine.outputs, lambda service, _env: sandbox.client(service)
+    )
     assert compared > 0
     return mine.mine(differences)
 

@@ -28,7 +28,7 @@ from pipeline_infra_tools.drift.graph_diff import PRESENT_PATH, Normaliser, stac
 from pipeline_infra_tools.drift.models import Approval, Category, Difference, Kind, Status
 from pipeline_infra_tools.drift.normalise import flatten
 from pipeline_infra_tools.engine.harness import StackOutputsStore
-from pipeline_infra_tools.sandbox.clients import emulator_client, emulator_session
+from pipeline_infra_tools.sandbox.admin_clients import AdminClients
 from pipeline_infra_tools.sandbox.exceptions import SandboxError
 from pipeline_infra_tools.sandbox.state import SandboxState, SandboxStateFile
 
@@ -76,10 +76,10 @@ def read_sandbox(state_dir: Path) -> SandboxState:
     return state
 
 
-def administrator_clients(state: SandboxState) -> Callable[[str], Any]:
-    """Clients with the sandbox administrator's keys, which can read every environment."""
-    session = emulator_session(state.access_key_id, state.secret_access_key, state.region)
-    return lambda service: emulator_client(session, service, state.endpoint)
+def administrator_clients(state: SandboxState, settings: Settings) -> Callable[[str, str], Any]:
+    """`client(service, env)`: the sandbox administrator's client in the environment's account and region."""
+    admin = AdminClients(state)
+    return lambda service, env: admin.client(service, settings.env(env).account_id, settings.env(env).region)
 
 
 def load_deployed(state_dir: Path, project: str, env: str) -> StackDocument | None:
@@ -285,12 +285,12 @@ def compare_data(
     settings: Settings,
     envs: Sequence[str],
     storage_outputs: Mapping[str, Mapping[str, Any]],
-    client: Callable[[str], Any],
+    client: Callable[[str, str], Any],
 ) -> tuple[list[Difference], int]:
     """Prod's config objects and items against each selected replication target; returns (differences, compared).
 
-    `storage_outputs` maps environments to their deployed storage stack outputs; `client(service)` returns a
-    boto3 client that can read every environment's data (the sandbox administrator's).
+    `storage_outputs` maps environments to their deployed storage stack outputs; `client(service, env)` returns
+    a boto3 client that can read that environment's data, in its account and region (the administrator's).
     """
     from pipeline_functions.drift_checker.compare import EnvironmentStore, compare_environments
     from pipeline_functions.shared.rewrite import RewriteLimits
@@ -316,18 +316,19 @@ def compare_data(
         )
     if not ready:
         return differences, 0
-    s3, dynamodb = client("s3"), client("dynamodb")
     store = EnvironmentStore(
         source.name,
         storage_outputs[source.name]["bucket_name"],
         storage_outputs[source.name]["config_table_name"],
-        s3,
-        dynamodb,
+        client("s3", source.name),
+        client("dynamodb", source.name),
     )
     report = compare_environments(
         store,
         data_targets(settings, storage_outputs, ready),
-        lambda _target: TargetClients(s3=s3, dynamodb=dynamodb),
+        lambda target: TargetClients(
+            s3=client("s3", target.environment), dynamodb=client("dynamodb", target.environment)
+        ),
         prefixes=source.replication.prefixes,
         limits=RewriteLimits(
             max_bytes=source.replication.rewrite_max_bytes,

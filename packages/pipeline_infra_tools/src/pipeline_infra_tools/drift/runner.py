@@ -172,5 +172,5 @@ def _live_differences(
         deployed = load_deployed(workspace.state_dir, project_name(settings, "storage"), env)
         if deployed is not None:
             storage_outputs[env] = deployed.get("outputs", {})
-    data, compared_data = compare_data(settings, envs, storage_outputs, administrator_clients(sandbox))
+    data, compared_data = compare_data(settings, envs, storage_outputs, administrator_clients(sandbox, settings))
     return live, data, compared, compared_data

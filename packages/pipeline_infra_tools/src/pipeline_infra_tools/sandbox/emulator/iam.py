@@ -68,13 +68,21 @@ def role_sessions_match_their_role() -> None:
     - A trust policy naming a role (`arn:aws:iam::A:role/R`) admits that role's sessions
       (`arn:aws:sts::A:assumed-role/R/S`) in AWS; moto compares the session ARN with the role ARN and denies.
       This is how prod's replicator assumes the writer roles of dev and staging.
+    - A role in another account than the caller's was assumed without its trust policy being read (moto
+      looks for the role in the caller's account); it is found in its own account and its trust decides.
     - AWS services assume execution roles through service principals (`lambda.amazonaws.com`,
       `pipes.amazonaws.com`); in the sandbox the local runtime plays those services with the sandbox
       administrator's key and names the service it plays as the session name. The administrator is admitted
       only where the role trusts that very service, so a role that trusts `pipes.amazonaws.com` cannot be
       taken on as a Lambda function's role, as in AWS.
     """
-    from moto.iam.access_control import IAMPolicy, IAMRequestBase, PermissionResult
+    from moto.iam.access_control import (
+        REQUIRE_RESOURCE_ACCESS_POLICIES_CHECK,
+        IAMPolicy,
+        IAMRequestBase,
+        PermissionResult,
+    )
+    from moto.iam.exceptions import NotFoundException
     from moto.iam.models import iam_backends
 
     def check_role_trust_relationship(self: IAMRequestBase, role_arn: str) -> bool:
@@ -109,7 +117,19 @@ def role_sessions_match_their_role() -> None:
             for principal in candidates
         )
 
+    def is_assuming_role_operation(self: IAMRequestBase, resource_arn: str) -> bool:
+        # moto looks for the role in the caller's account only, so a role in another account was assumed without
+        # its trust policy being read at all: look in the role's own account.
+        if ":role" not in resource_arn.lower():
+            return False
+        try:
+            iam_backends[resource_arn.split(":")[4]]["aws"].get_role_by_arn(resource_arn)
+        except (NotFoundException, IndexError):
+            return False
+        return self._action in REQUIRE_RESOURCE_ACCESS_POLICIES_CHECK
+
     IAMRequestBase._check_role_trust_relationship = check_role_trust_relationship  # type: ignore[method-assign]
+    IAMRequestBase._is_assuming_role_operation = is_assuming_role_operation  # type: ignore[method-assign]
 
 
 # The trust-policy conditions the sandbox decides (moto decides none: a condition never holds there).
