@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 import yaml
-from botocore.exceptions import ClientError, ProfileNotFound
+from botocore.exceptions import ClientError, EndpointConnectionError, ProfileNotFound
 from pulumi import automation as auto
 
 from pipeline_infra import __version__ as LIBRARY_VERSION
 from pipeline_infra.layers import LAYERS, stack_reference_name
 from pipeline_infra.settings import Settings, load_settings
 from pipeline_infra_tools.artifact import ArtifactError
+from pipeline_infra_tools.deploy.aws_credentials import AssumedRole, check_deployment_role
 from pipeline_infra_tools.deploy.aws_target import AwsTarget, StackSpec
 from pipeline_infra_tools.exceptions import DeployError
 from pipeline_infra_tools.workspace import Workspace
@@ -24,8 +25,7 @@ from pipeline_infra_tools.workspace import Workspace
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import boto3
-
+    from pipeline_infra_tools.deploy.aws_credentials import SessionFactory
     from pipeline_infra_tools.deploy.base import ProgressEvent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,8 +195,8 @@ def make_target(
     engine: FakeAutomation,
     *,
     environ: dict[str, str] | None = None,
-    session: FakeSession | None = None,
-    session_factory: Callable[[], FakeSession] | None = None,
+    session: FakeSession | FakeBaseSession | None = None,
+    session_factory: Callable[..., FakeSession | FakeBaseSession] | None = None,
     which: str | None = "/usr/local/bin/pulumi",
     cli: FakeCli | None = None,
 ) -> AwsTarget:
@@ -205,7 +205,7 @@ def make_target(
         settings,
         engine,
         environ=PASSPHRASE if environ is None else environ,
-        session_factory=cast("Callable[[], boto3.Session]", session_factory or (lambda: session or FakeSession())),
+        session_factory=cast("SessionFactory", session_factory or (lambda: session or FakeSession())),
         which=lambda name: which if name == "pulumi" else None,
         run_command=cli or FakeCli(),
         artifact=lambda workspace_root: workspace_root / "function.zip",
@@ -589,3 +589,370 @@ def test_preflight_with_a_project_name_settings_do_not_produce(
 def test_preflight_with_an_unknown_env(root: Path, settings: Settings, engine: FakeAutomation) -> None:
     with pytest.raises(DeployError, match="unknown environment 'qa'"):
         make_target(root, settings, engine).preflight("qa", ["storage"])
+
+
+# -- preflight through deployment roles (examples/multi-account) --------------------------------------------------
+
+MULTI_ACCOUNT = "examples/multi-account/shared_config"
+# env -> (region, account) as the multi-account profile sets them.
+ACCOUNTS = {
+    "dev": ("us-east-2", "111111111111"),
+    "staging": ("us-west-1", "222222222222"),
+    "prod": ("us-east-1", "333333333333"),
+}
+CALLER = "arn:aws:iam::999999999999:user/ci"
+SESSION_NAME = "pipeline-infra-deploy"
+
+
+def deployment_role(account: str) -> str:
+    return f"arn:aws:iam::{account}:role/pipeline-infra-deployment"
+
+
+def assumed_arn(account: str, session_name: str = SESSION_NAME) -> str:
+    return f"arn:aws:sts::{account}:assumed-role/pipeline-infra-deployment/{session_name}"
+
+
+class FakeAws:
+    """STS as the deployment roles see it: which roles trust the caller (and with which external id), and the
+    account each role's credentials land in. Records every AssumeRole and every identity it gives."""
+
+    def __init__(self) -> None:
+        self.trusted: dict[str, str | None] = {deployment_role(account): None for _, account in ACCOUNTS.values()}
+        self.lands_in: dict[str, str] = {}
+        self.expired = False
+        self.unreachable = False
+        self.assumed: list[dict[str, str]] = []
+        self.identities: list[tuple[str | None, str]] = []
+        self.issued: dict[str, tuple[str, str]] = {}
+
+    def caller_identity(self, region: str | None, access_key: str | None) -> dict[str, str]:
+        if self.unreachable:
+            raise EndpointConnectionError(endpoint_url=f"https://sts.{region}.amazonaws.com/")
+        if access_key is None:
+            if self.expired:
+                error = {
+                    "Error": {
+                        "Code": "ExpiredToken",
+                        "Message": "The security token included in the request is expired",
+                    }
+                }
+                raise ClientError(error, "GetCallerIdentity")  # type: ignore[arg-type]
+            account, arn = CALLER.split(":")[4], CALLER
+        else:
+            role, session_name = self.issued[access_key]
+            account = self.lands_in.get(role, role.split(":")[4])
+            arn = assumed_arn(account, session_name)
+        self.identities.append((region, arn))
+        return {"Account": account, "Arn": arn, "UserId": "AROAFAKE"}
+
+    def assume_role(self, region: str | None, params: dict[str, str]) -> dict[str, Any]:
+        self.assumed.append({**params, "Region": str(region)})
+        role = params["RoleArn"]
+        if role not in self.trusted or self.trusted[role] != params.get("ExternalId"):
+            message = f"User: {CALLER} is not authorized to perform: sts:AssumeRole on resource: {role}"
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": message}}, "AssumeRole")
+        key = f"ASIAFAKE{len(self.issued)}"
+        self.issued[key] = (role, params["RoleSessionName"])
+        credentials = {"AccessKeyId": key, "SecretAccessKey": "secret", "SessionToken": "token"}
+        return {"Credentials": {**credentials, "Expiration": datetime.now()}}
+
+
+class FakeRoleSts:
+    def __init__(self, aws: FakeAws, region: str | None, access_key: str | None) -> None:
+        self.aws, self.region, self.access_key = aws, region, access_key
+
+    def get_caller_identity(self) -> dict[str, str]:
+        return self.aws.caller_identity(self.region, self.access_key)
+
+    def assume_role(self, **params: str) -> dict[str, Any]:
+        return self.aws.assume_role(self.region, params)
+
+
+class FakeBaseSession:
+    """The base credentials' session; a client made with explicit keys speaks as whoever those keys belong to."""
+
+    def __init__(self, aws: FakeAws, region: str | None = "us-east-2", credentials: bool = True) -> None:
+        self.aws, self.region_name, self.has_credentials = aws, region, credentials
+        self.clients: list[tuple[str, str | None, str | None]] = []
+
+    def get_credentials(self) -> object | None:
+        return object() if self.has_credentials else None
+
+    def client(
+        self,
+        service: str,
+        region_name: str | None = None,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        aws_session_token: str | None = None,
+    ) -> FakeRoleSts:
+        self.clients.append((service, region_name, aws_access_key_id))
+        if aws_access_key_id is not None:
+            assert (aws_secret_access_key, aws_session_token) == ("secret", "token"), "the whole credential set"
+        return FakeRoleSts(self.aws, region_name, aws_access_key_id)
+
+
+class FakeProfiles:
+    """A session factory that knows some named profiles (as `boto3.Session(profile_name=...)` does); records each
+    profile asked for. `ambient_profile` stands for an AWS_PROFILE that names a profile which does not exist."""
+
+    def __init__(
+        self, ambient: FakeBaseSession, profiles: dict[str, FakeBaseSession], ambient_profile: str | None = None
+    ) -> None:
+        self.ambient, self.profiles, self.ambient_profile = ambient, profiles, ambient_profile
+        self.asked: list[str | None] = []
+
+    def __call__(self, *, profile_name: str | None = None) -> FakeBaseSession:
+        self.asked.append(profile_name)
+        missing = profile_name if profile_name is not None else self.ambient_profile
+        if missing is not None and missing not in self.profiles:
+            raise ProfileNotFound(profile=missing)
+        return self.ambient if profile_name is None else self.profiles[profile_name]
+
+
+@pytest.fixture
+def multi_root(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The workspace run with `--config examples/multi-account/shared_config` from its root."""
+    config = root / MULTI_ACCOUNT
+    shutil.copytree(ROOT / MULTI_ACCOUNT, config)
+    monkeypatch.setenv("PIPELINE_CONFIG_DIR", str(config))
+    monkeypatch.chdir(root)
+    return root
+
+
+def multi_settings(root: Path, **deployment: dict[str, str]) -> Settings:
+    """The multi-account profile, with `deployment[env]` merged into that environment's deployment block."""
+    config = root / MULTI_ACCOUNT
+    for env, fields in deployment.items():
+        path = config / f"{env}.yaml"
+        data = yaml.safe_load(path.read_text())
+        path.write_text(yaml.safe_dump({**data, "deployment": {**data["deployment"], **fields}}))
+    return load_settings(config)
+
+
+def test_preflight_assumes_each_envs_deployment_role_and_checks_its_account(
+    multi_root: Path, engine: FakeAutomation
+) -> None:
+    # GIVEN the multi-account profile and one set of ambient credentials in an account of none of them
+    aws = FakeAws()
+    session = FakeBaseSession(aws)
+    target = make_target(multi_root, multi_settings(multi_root), engine, session=session)
+    # WHEN every environment is preflighted with all of its layers
+    for env in ACCOUNTS:
+        target.preflight(env, target.workspace.layers_for(env))
+    # THEN each environment's own role was assumed once, in its own region, with no external id
+    assert aws.assumed == [
+        {"RoleArn": deployment_role(account), "RoleSessionName": SESSION_NAME, "Region": region}
+        for region, account in ACCOUNTS.values()
+    ]
+    # AND the caller was identified, then each assumed identity read back in the env's region
+    assert aws.identities == [
+        identity
+        for region, account in ACCOUNTS.values()
+        for identity in ((region, CALLER), (region, assumed_arn(account)))
+    ]
+    # AND the identity check used the credentials the AssumeRole returned, not the base ones
+    assert [key for _, _, key in session.clients] == [None, "ASIAFAKE0", None, "ASIAFAKE1", None, "ASIAFAKE2"]
+    assert engine.log == [], "preflight changes nothing"
+
+
+def test_check_deployment_role_reports_who_assumed_what(multi_root: Path) -> None:
+    aws = FakeAws()
+    prod = multi_settings(multi_root).env("prod")
+    found = check_deployment_role(prod, cast("SessionFactory", FakeProfiles(FakeBaseSession(aws), {})))
+    assert found == AssumedRole(caller_arn=CALLER, assumed_arn=assumed_arn("333333333333"), account="333333333333")
+
+
+def test_preflight_when_the_role_does_not_trust_the_caller(multi_root: Path, engine: FakeAutomation) -> None:
+    # GIVEN dev's role, whose trust policy does not admit the CI user
+    aws = FakeAws()
+    del aws.trusted[deployment_role("111111111111")]
+    target = make_target(multi_root, multi_settings(multi_root), engine, session=FakeBaseSession(aws))
+    # WHEN dev is preflighted THEN the error names env, role, the AWS message, the caller to admit and the file
+    with pytest.raises(DeployError) as caught:
+        target.preflight("dev", ["storage"])
+    role = deployment_role("111111111111")
+    assert str(caught.value) == (
+        f"env dev: cannot assume {role}: User: {CALLER} is not authorized to perform: sts:AssumeRole on resource: "
+        f"{role}; the role's trust policy must admit {CALLER} (and that principal's policies allow sts:AssumeRole "
+        f"on the role), or set deployment.profile / external_id in {MULTI_ACCOUNT}/dev.yaml."
+    )
+    assert aws.identities == [("us-east-2", CALLER)], "nothing was asked as the role"
+    # AND staging, whose role does trust the caller, still passes
+    target.preflight("staging", ["storage"])
+
+
+def test_preflight_when_the_assumed_role_lands_in_another_account(multi_root: Path, engine: FakeAutomation) -> None:
+    aws = FakeAws()
+    aws.lands_in[deployment_role("222222222222")] = "444444444444"
+    target = make_target(multi_root, multi_settings(multi_root), engine, session=FakeBaseSession(aws))
+    with pytest.raises(
+        DeployError,
+        match=(
+            r"^env staging: assumed role landed in account 444444444444 but settings say 222222222222: "
+            rf".*make deployment\.role_arn and account_id in {MULTI_ACCOUNT}/staging\.yaml"
+        ),
+    ):
+        target.preflight("staging", ["storage"])
+
+
+def test_preflight_assumes_the_role_from_the_profile_settings_name(multi_root: Path, engine: FakeAutomation) -> None:
+    # GIVEN dev naming the profile whose credentials assume its role; staging naming none
+    aws = FakeAws()
+    ambient, profile = FakeBaseSession(aws, credentials=False), FakeBaseSession(aws)
+    factory = FakeProfiles(ambient, {"ci-deployer": profile})
+    settings = multi_settings(multi_root, dev={"profile": "ci-deployer"})
+    target = make_target(multi_root, settings, engine, session_factory=factory)
+    # WHEN dev is preflighted THEN the profile's session assumed the role
+    target.preflight("dev", ["storage"])
+    assert factory.asked == ["ci-deployer"]
+    assert [service for service, _, _ in profile.clients] == ["sts", "sts"]
+    # AND staging used the ambient session, which has no credentials
+    with pytest.raises(DeployError, match="env staging: no AWS credentials to assume"):
+        target.preflight("staging", ["storage"])
+    assert factory.asked == ["ci-deployer", None]
+
+
+def test_preflight_with_a_missing_profile_names_it(multi_root: Path, engine: FakeAutomation) -> None:
+    aws = FakeAws()
+    settings = multi_settings(multi_root, dev={"profile": "ci-deployer"})
+    target = make_target(multi_root, settings, engine, session_factory=FakeProfiles(FakeBaseSession(aws), {}))
+    with pytest.raises(DeployError) as caught:
+        target.preflight("dev", ["storage"])
+    assert str(caught.value).startswith(
+        f"env dev: AWS profile 'ci-deployer' (deployment.profile in {MULTI_ACCOUNT}/dev.yaml) is not in "
+        f"~/.aws/config or ~/.aws/credentials, so {deployment_role('111111111111')} cannot be assumed: "
+        "add the profile (`aws configure --profile ci-deployer`"
+    )
+    # A profile AWS_PROFILE names (settings name none) is named as coming from there.
+    ambient_missing = FakeProfiles(FakeBaseSession(aws), {}, ambient_profile="old-admin")
+    target = make_target(multi_root, settings, engine, session_factory=ambient_missing)
+    with pytest.raises(DeployError, match=r"^env prod: AWS profile 'old-admin' \(from AWS_PROFILE or AWS_DEFAULT"):
+        target.preflight("prod", ["storage"])
+    assert aws.assumed == []
+
+
+def test_preflight_without_base_credentials(multi_root: Path, engine: FakeAutomation) -> None:
+    aws = FakeAws()
+    session = FakeBaseSession(aws, credentials=False)
+    target = make_target(multi_root, multi_settings(multi_root), engine, session=session)
+    with pytest.raises(DeployError) as caught:
+        target.preflight("prod", ["storage"])
+    assert str(caught.value) == (
+        f"env prod: no AWS credentials to assume {deployment_role('333333333333')} with (the ambient AWS "
+        "credentials gave none): set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run "
+        f"`aws sso login`; or set deployment.profile in {MULTI_ACCOUNT}/prod.yaml."
+    )
+    assert session.clients == [], "STS is not asked without credentials"
+
+
+def test_preflight_with_expired_base_credentials(multi_root: Path, engine: FakeAutomation) -> None:
+    aws = FakeAws()
+    aws.expired = True
+    target = make_target(multi_root, multi_settings(multi_root), engine, session=FakeBaseSession(aws))
+    with pytest.raises(
+        DeployError,
+        match=(
+            r"^env dev: the AWS credentials that should assume arn:aws:iam::111111111111:role/pipeline-infra-deployment"
+            r" could not be used \(ExpiredToken: The security token included in the request is expired\)"
+        ),
+    ):
+        target.preflight("dev", ["storage"])
+    assert aws.assumed == []
+
+
+def test_preflight_when_sts_cannot_be_reached_says_so(multi_root: Path, engine: FakeAutomation) -> None:
+    aws = FakeAws()
+    aws.unreachable = True
+    target = make_target(multi_root, multi_settings(multi_root), engine, session=FakeBaseSession(aws))
+    with pytest.raises(DeployError) as caught:
+        target.preflight("staging", ["storage"])
+    assert str(caught.value) == (
+        "env staging: STS in us-west-1 could not be reached (Could not connect to the endpoint URL: "
+        '"https://sts.us-west-1.amazonaws.com/"), so the deployment role was not checked: check the network '
+        "(proxy, VPC endpoint, AWS_ENDPOINT_URL) and that us-west-1 is enabled."
+    )
+
+
+def test_preflight_passes_the_external_id_and_session_name_settings_give(
+    multi_root: Path, engine: FakeAutomation
+) -> None:
+    # GIVEN staging's role trusting the caller only with an external id, and staging naming its session
+    aws = FakeAws()
+    aws.trusted[deployment_role("222222222222")] = "pipeline-infra-7f3a"
+    settings = multi_settings(multi_root, staging={"external_id": "pipeline-infra-7f3a", "session_name": "ci-run-42"})
+    target = make_target(multi_root, settings, engine, session=FakeBaseSession(aws))
+    # WHEN every environment is preflighted
+    for env in ACCOUNTS:
+        target.preflight(env, ["storage"])
+    # THEN only staging's AssumeRole carried the external id and its session name
+    assert aws.assumed[1] == {
+        "RoleArn": deployment_role("222222222222"),
+        "RoleSessionName": "ci-run-42",
+        "ExternalId": "pipeline-infra-7f3a",
+        "Region": "us-west-1",
+    }
+    assert [("ExternalId" in call, call["RoleSessionName"]) for call in aws.assumed] == [
+        (False, SESSION_NAME),
+        (True, "ci-run-42"),
+        (False, SESSION_NAME),
+    ]
+    # AND a wrong external id is refused with a hint naming external_id
+    wrong = multi_settings(multi_root, staging={"external_id": "stale-id"})
+    with pytest.raises(DeployError, match=r"^env staging: cannot assume .*set deployment\.profile / external_id in"):
+        make_target(multi_root, wrong, engine, session=FakeBaseSession(aws)).preflight("staging", ["storage"])
+    assert aws.assumed[-1]["ExternalId"] == "stale-id"
+
+
+def test_base_session_region_is_not_checked_when_a_deployment_role_is_used(
+    multi_root: Path, settings: Settings, engine: FakeAutomation
+) -> None:
+    # GIVEN base credentials whose session is in a region none of the environments use
+    aws = FakeAws()
+    session = FakeBaseSession(aws, region="eu-west-1")
+    # WHEN every environment with a deployment role is preflighted THEN each passes, STS asked in the env's region
+    target = make_target(multi_root, multi_settings(multi_root), engine, session=session)
+    for env in ACCOUNTS:
+        target.preflight(env, ["storage"])
+    assert {region for _, region, _ in session.clients} == {region for region, _ in ACCOUNTS.values()}
+    # AND without a deployment role (the default profile's dev) the same region still fails
+    assert settings.env("dev").deployment is None
+    with pytest.raises(DeployError, match=f"region is eu-west-1 but settings say {DEV_REGION} for env dev"):
+        make_target(multi_root, settings, engine, session=FakeSession(region="eu-west-1")).preflight("dev", ["storage"])
+
+
+def test_an_env_without_a_deployment_role_keeps_the_direct_account_check(
+    multi_root: Path, engine: FakeAutomation
+) -> None:
+    # GIVEN the profile with dev's deployment block removed
+    dev = multi_root / MULTI_ACCOUNT / "dev.yaml"
+    dev.write_text(yaml.safe_dump({k: v for k, v in yaml.safe_load(dev.read_text()).items() if k != "deployment"}))
+    settings = load_settings(multi_root / MULTI_ACCOUNT)
+    aws = FakeAws()
+    # WHEN dev is preflighted with credentials of another account THEN it fails as before, and no role is assumed
+    with pytest.raises(DeployError, match="credentials are for account 999999999999 but settings say 111111111111"):
+        make_target(multi_root, settings, engine, session=FakeBaseSession(aws)).preflight("dev", ["storage"])
+    assert aws.assumed == []
+    # AND with dev's own account's credentials it passes
+    make_target(
+        multi_root, settings, engine, session=FakeSession(account="111111111111", region="us-east-2")
+    ).preflight("dev", ["storage"])
+
+
+def test_stack_config_sets_each_envs_region_and_nothing_per_account(multi_root: Path, engine: FakeAutomation) -> None:
+    # GIVEN the multi-account profile: the provider reads each env's role and account from settings itself
+    target = make_target(multi_root, multi_settings(multi_root), engine)
+    for env, (region, _) in ACCOUNTS.items():
+        for layer in target.workspace.layers_for(env):
+            # THEN each stack's config is the env's region and name, no credentials or account keys
+            config = target.config(layer, env)
+            assert {key: value.value for key, value in config.items()} == {
+                "aws:region": region,
+                f"pipeline-infra-{layer}:environment": env,
+            }
+            assert not any(value.secret for value in config.values())
+            # AND the stack files add no region of their own, and the program is handed the profile, not credentials
+            assert "aws:region" not in target.workspace.project(layer).stack_config(env)
+            env_vars = target.spec(layer, env).env_vars
+            assert env_vars["PIPELINE_CONFIG_DIR"] == str(multi_root / MULTI_ACCOUNT)
+            assert not [name for name in env_vars if name.startswith("AWS_")]

@@ -20,6 +20,7 @@ from semver import VersionInfo
 from pipeline_infra.layers import project_name, stack_reference_name
 from pipeline_infra.stack_config import CONFIG_DIR_ENV, ENVIRONMENT_KEY
 from pipeline_infra_tools.artifact import FUNCTION_ARTIFACT_ENV, ArtifactError, function_artifact_path
+from pipeline_infra_tools.deploy.aws_credentials import CREDENTIALS_HINT, SessionFactory, check_deployment_role
 from pipeline_infra_tools.deploy.aws_events import EventRelay, RefreshRelay, failure_message
 from pipeline_infra_tools.deploy.aws_refresh import refresh_result
 from pipeline_infra_tools.deploy.base import LayerResult, Operation, ProgressEvent
@@ -120,7 +121,7 @@ class AwsTarget:
         workspace_factory: StackFactory | None = None,
         *,
         environ: Mapping[str, str] | None = None,
-        session_factory: Callable[[], boto3.Session] = boto3.Session,
+        session_factory: SessionFactory = boto3.Session,
         which: Callable[[str], str | None] = shutil.which,
         run_command: Callable[[list[str]], str] = _run_version,
         artifact: Callable[[Path], Path] = function_artifact_path,
@@ -129,7 +130,7 @@ class AwsTarget:
         self.settings = settings
         self.factory: StackFactory = workspace_factory or PulumiAutomation()
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
-        self.session_factory = session_factory
+        self.session_factory: SessionFactory = session_factory
         self.which = which
         self.run_command = run_command
         self.artifact = artifact
@@ -159,7 +160,8 @@ class AwsTarget:
             raise DeployError(str(exc.args[0])) from None
 
     def preflight(self, env: str, layers: list[str]) -> None:
-        """Local checks first (projects, pins, secrets, CLI), then one call to AWS to confirm who we are."""
+        """Local checks first (projects, pins, secrets, CLI), then AWS: who we are, or, where the env names a
+        deployment role, that our credentials can assume it into the env's account."""
         settings = self._env_settings(env)
         for layer in layers:
             self._check_project(layer, settings)
@@ -216,12 +218,16 @@ class AwsTarget:
         self.cli_version = str(version)
 
     def _check_aws(self, env: EnvironmentSettings) -> None:
-        profile_hint = "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws sso login`"
+        if env.deployment is not None:
+            # The stacks' provider assumes the role itself, in the env's region, so the base session may be in
+            # any account and region; only the role has to work.
+            check_deployment_role(env, self.session_factory)
+            return
         try:
             session = self.session_factory()
             credentials = session.get_credentials()
             if credentials is None:
-                raise DeployError(f"no AWS credentials found for env {env.name}: {profile_hint}.")
+                raise DeployError(f"no AWS credentials found for env {env.name}: {CREDENTIALS_HINT}.")
             region = session.region_name
             if region is not None and region != env.region:
                 raise DeployError(
@@ -231,13 +237,13 @@ class AwsTarget:
             account = session.client("sts", region_name=env.region).get_caller_identity()["Account"]
         except (BotoCoreError, ClientError) as exc:
             raise DeployError(
-                f"AWS credentials for env {env.name} could not be used ({exc}): {profile_hint}, "
+                f"AWS credentials for env {env.name} could not be used ({exc}): {CREDENTIALS_HINT}, "
                 "or refresh expired ones."
             ) from exc
         if account != env.account_id:
             raise DeployError(
                 f"credentials are for account {account} but settings say {env.account_id} for env {env.name}: "
-                f"{profile_hint} for account {env.account_id}."
+                f"{CREDENTIALS_HINT} for account {env.account_id}."
             )
 
     def spec(self, layer: str, env: str, artifact: Path | None = None) -> StackSpec:
