@@ -237,7 +237,9 @@ def test_a_write_from_a_role_of_the_wrong_account_is_refused(multi: MultiAccount
     dev_account, dev_region = PLACES["dev"]
     # The staging writer role writes staging's replicated prefixes (the control: the credentials work) ...
     staging_s3 = multi.account_client("s3", staging_account, staging_region, **staging_writer)
-    staging_s3.put_object(Bucket=multi.bucket("staging"), Key=f"config/{unique('control')}.txt", Body=b"ok")
+    control = f"config/{unique('control')}.txt"
+    staging_s3.put_object(Bucket=multi.bucket("staging"), Key=control, Body=b"ok")
+    multi.client("s3", "staging").delete_object(Bucket=multi.bucket("staging"), Key=control)  # not prod's: drift
     # ... but a role of staging's account cannot write into dev's account
     dev_s3_as_staging = multi.account_client("s3", dev_account, dev_region, **staging_writer)
     with pytest.raises(ClientError) as refused:
@@ -265,6 +267,20 @@ def test_a_write_from_a_role_of_the_wrong_account_is_refused(multi: MultiAccount
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
     iam.delete_role_policy(RoleName="iam-replicator-prod-pl01", PolicyName="assume")
     iam.delete_role(RoleName="iam-replicator-prod-pl01")
+
+
+def test_the_demo_shows_a_prod_change_arriving_in_both_accounts(multi: MultiAccount) -> None:
+    # As the README runs it: `nox -s sandbox -- --config examples/multi-account/shared_config`
+    completed = multi.cli("sandbox", "demo")
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr
+    for env in TARGETS:
+        account, region = PLACES[env]
+        arrived = next(line for line in completed.stdout.splitlines() if line.startswith(f"  {env}: s3://"))
+        replica = next(line for line in completed.stdout.splitlines()[1:] if f"sns:{region}:{account}:" in line)
+        assert multi.bucket(env) in arrived and "333333333333" not in replica
+    assert "PROBLEM" not in completed.stdout
+    # The commands it offers name the profile: the profile has a sandbox of its own.
+    assert f"--config {multi.config.relative_to(multi.root)}" in completed.stdout
 
 
 def test_live_drift_is_clean_across_accounts_and_regions(multi: MultiAccount) -> None:

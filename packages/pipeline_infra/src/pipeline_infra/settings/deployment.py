@@ -11,7 +11,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-ROLE_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::(?P<account>\d{12}):role/[\w+=,.@/-]{1,512}$")
+ROLE_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::(?P<account>[0-9]{12}):role/[A-Za-z0-9_+=,.@/-]{1,512}")
 # STS's limits: an external id is 2-1224 characters, a session name 2-64, both from this alphabet.
 EXTERNAL_ID = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
 SESSION_NAME = r"^[A-Za-z0-9_+=,.@-]{2,64}$"
@@ -38,12 +38,12 @@ class DeploymentSettings(BaseModel):
     @classmethod
     def _is_a_role_arn(cls, value: str) -> str:
         # Checked here rather than as a field pattern: pydantic's regex engine cannot compile it within its limits.
-        if not ROLE_ARN.match(value):
+        if not ROLE_ARN.fullmatch(value):
             raise ValueError(f"expected an IAM role ARN, arn:aws:iam::<12-digit account>:role/<name>, got {value!r}")
         return value
 
     def role_account(self) -> str:
-        found = ROLE_ARN.match(self.role_arn)
+        found = ROLE_ARN.fullmatch(self.role_arn)
         if found is None:  # the field's validator makes this unreachable
             raise ValueError(f"malformed role ARN {self.role_arn!r}")
         return found["account"]

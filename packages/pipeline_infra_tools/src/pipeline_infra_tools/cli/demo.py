@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline_infra_tools.deploy.orchestrator import Orchestrator, make_target
-from pipeline_infra_tools.sandbox.clients import emulator_clients
+from pipeline_infra_tools.sandbox.admin_clients import AdminClients
 from pipeline_infra_tools.sandbox.manager import Sandbox
 from pipeline_infra_tools.sandbox.service_grants import queue_policy_admitting
+from pipeline_infra_tools.workspace import DEFAULT_CONFIG_DIR, config_label
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -53,10 +54,14 @@ class Demo:
 
     def run(self) -> DemoResult:
         started = time.perf_counter()
-        state, _ = Sandbox(self.workspace.state_dir, region=self.settings.source.region).up()
+        sandbox = Sandbox(self.workspace.state_dir, region=self.settings.source.region)
+        state, _ = sandbox.up()
         self.say(f"sandbox: emulator at {state.endpoint} (pid {state.pid}), IAM enforced, local Lambda runtime on")
         self._deploy_all()
-        clients = _clients(state)
+        # Read again: the deploy set up every environment's account.
+        state = sandbox.status().state or state
+        self._admin = AdminClients(state)
+        clients = self._env_clients(self.settings.source.name)
         outputs = self._outputs()
         inbox, subscription = self._subscribe(clients, outputs["notifications"]["success_topic_arn"])
         self._round_trip(clients, outputs)
@@ -132,7 +137,13 @@ class Demo:
             self._await_object(clients, env, target["bucket_name"], marker, written)
             self._await_item(clients, env, target["config_table_name"], marker, written)
 
+    def _env_clients(self, env: str) -> dict[str, Any]:
+        """The administrator's clients in the environment's own account and region."""
+        where = self.settings.env(env)
+        return {s: self._admin.client(s, where.account_id, where.region) for s in ("s3", "dynamodb", "sqs", "sns")}
+
     def _await_object(self, clients: dict[str, Any], env: str, bucket: str, marker: str, written: float) -> None:
+        clients = self._env_clients(env)
         body = _wait(lambda: _read_object(clients["s3"], bucket, CONFIG_KEY, marker))
         if body is None:
             self.result.problems.append(f"{env}: {CONFIG_KEY} did not arrive within {REPLICA_TIMEOUT_SECONDS:.0f} s")
@@ -145,6 +156,8 @@ class Demo:
             self.result.problems.append(f"{env}: the replica still names a {source.name} resource")
 
     def _await_item(self, clients: dict[str, Any], env: str, table: str, marker: str, written: float) -> None:
+        clients = self._env_clients(env)
+
         def read() -> dict[str, Any] | None:
             key = {"pk": {"S": "pipeline#orders"}, "sk": {"S": "settings"}}
             item = clients["dynamodb"].get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
@@ -192,6 +205,9 @@ class Demo:
 
     def _where_to_look(self, state: SandboxState, elapsed: float) -> None:
         state_dir, cli = self.workspace.state_dir, command_name()
+        if self.workspace.config_dir != self.workspace.root / DEFAULT_CONFIG_DIR:
+            # Another settings directory has its own sandbox: every command must name it.
+            cli = f"{cli} --config {config_label()}"
         self.say(
             "\n".join(
                 [
@@ -227,11 +243,6 @@ def command_name() -> str:
         return str(installed.relative_to(Path.cwd()))
     except ValueError:
         return str(installed)
-
-
-def _clients(state: SandboxState) -> dict[str, Any]:
-    services = ("s3", "dynamodb", "sqs", "sns")
-    return emulator_clients(state.endpoint, state.region, state.access_key_id, state.secret_access_key, services)
 
 
 def _read_object(s3: Any, bucket: str, key: str, marker: str) -> str | None:

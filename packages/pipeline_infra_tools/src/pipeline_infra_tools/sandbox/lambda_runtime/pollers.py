@@ -221,12 +221,13 @@ class PipePoller(Poller):
 class DoorbellPoller(Poller):
     """Waits for the emulator's stream doorbell and wakes the Pipes that read the table that changed."""
 
-    def __init__(self, runtime: LambdaRuntime, url: str) -> None:
+    def __init__(self, runtime: LambdaRuntime, url: str, sqs: Any = None) -> None:
         super().__init__("stream doorbell", runtime)
-        self.url = url
+        # The emulator rings in the table's own account and region.
+        self.url, self.sqs = url, sqs
 
     def poll_once(self) -> None:
-        sqs = self.runtime.sqs
+        sqs = self.sqs or self.runtime.sqs
         messages = sqs.receive_message(
             QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=LONG_POLL_SECONDS
         ).get("Messages", [])

@@ -144,12 +144,20 @@ class LambdaRuntime:
             wanted[f"mapping {mapping}"] = lambda m=mapping: MappingPoller(self, m)
         for pipe in self.deployment.pipes:
             wanted[f"pipe {pipe}"] = lambda p=pipe: PipePoller(self, p)
+        home = (self.admin.state.admin_account, self.region)
+        for place in {arn_place(pipe.stream_arn) for pipe in self.deployment.pipes} - {home}:
+            wanted[f"doorbell {place}"] = lambda p=place: self._doorbell(p)
         for key in set(self._pollers) - set(wanted) - {"doorbell"}:
             self._pollers.pop(key).stop()
         for key, make in wanted.items():
             if key not in self._pollers or not self._pollers[key].is_alive():
                 self._pollers[key] = make()
                 self._pollers[key].start()
+
+    def _doorbell(self, place: tuple[str | None, str | None]) -> DoorbellPoller:
+        """The stream doorbell of a place other than the administrator's own (tables in other accounts)."""
+        sqs = self.admin.client("sqs", *place)
+        return DoorbellPoller(self, sqs.create_queue(QueueName=STREAM_DOORBELL_QUEUE)["QueueUrl"], sqs)
 
     def invoke(self, function: str, event: Any) -> Invocation:
         """A synchronous invocation (RequestResponse), as `sandbox invoke` and redrive use."""
