@@ -91,10 +91,11 @@ def multi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiAccount]:
     copy_workspace(root)
     config = root / "profiles" / "multi-account"
     shutil.copytree(PROFILE, config)
-    # A threshold S3 can take, so an object of a few MiB is copied in parts across regions.
-    prod = yaml.safe_load((config / "prod.yaml").read_text(encoding="utf-8"))
-    prod["replication"]["multipart_threshold_bytes"] = MULTIPART_THRESHOLD
-    (config / "prod.yaml").write_text(yaml.safe_dump(prod), encoding="utf-8")
+    # A threshold S3 can take, so an object of a few MiB is copied in parts across regions (in every
+    # environment's defaults: a value only prod had would be drift).
+    base = yaml.safe_load((config / "base.yaml").read_text(encoding="utf-8"))
+    base["defaults"]["replication"]["multipart_threshold_bytes"] = MULTIPART_THRESHOLD
+    (config / "base.yaml").write_text(yaml.safe_dump(base), encoding="utf-8")
     seconds: dict[str, float] = {}
     try:
         # GIVEN the three environments deployed as a user does it, targets first (prod reads their storage)
