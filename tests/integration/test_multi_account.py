@@ -24,6 +24,11 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
+from pipeline_infra_tools.sandbox.emulator.request_counts import (
+    administrator_writes,
+    request_counts,
+    reset_request_counts,
+)
 from tests.conftest import ROOT
 from tests.integration.conftest import copy_workspace
 from tests.integration.helpers import unique, wait_for_item, wait_for_item_gone, wait_for_object, wait_for_object_gone
@@ -282,6 +287,35 @@ def test_the_demo_shows_a_prod_change_arriving_in_both_accounts(multi: MultiAcco
     assert "PROBLEM" not in completed.stdout
     # The commands it offers name the profile: the profile has a sandbox of its own.
     assert f"--config {multi.config.relative_to(multi.root)}" in completed.stdout
+
+
+def test_a_deploy_that_changes_nothing_writes_nothing_through_the_deployment_role(multi: MultiAccount) -> None:
+    endpoint = multi.status["endpoint"]
+    reset_request_counts(endpoint)
+    completed = multi.cli("deploy", "--env", "dev", "--format", "json")
+    assert completed.returncode == 0, completed.stderr
+    counts = request_counts(endpoint)
+    # The deploy read dev's account through its deployment role, counted as the administrator's (not a
+    # function's), and wrote nothing.
+    assert counts["summary"]["administrator"]["reads"] > 0
+    assert administrator_writes(counts) == []
+
+
+def test_live_drift_finds_an_unmanaged_queue_in_devs_own_account(multi: MultiAccount) -> None:
+    sqs = multi.client("sqs", "dev")
+    url = sqs.create_queue(QueueName="sqs-scratch-dev-pl01")["QueueUrl"]
+    try:
+        completed = multi.cli("drift", "--live", "--format", "json")
+        assert completed.returncode == 1, completed.stdout[-3000:] + completed.stderr
+        found = [
+            d
+            for d in json.loads(completed.stdout)["differences"]
+            if d["category"] == "unmanaged" and d["status"] == "drift"
+        ]
+        assert [(d["environment"], d["physical"]) for d in found] == [("dev", url)]
+        assert "/111111111111/" in url  # the queue is in dev's account, where the drift report looked
+    finally:
+        sqs.delete_queue(QueueUrl=url)
 
 
 def test_live_drift_is_clean_across_accounts_and_regions(multi: MultiAccount) -> None:

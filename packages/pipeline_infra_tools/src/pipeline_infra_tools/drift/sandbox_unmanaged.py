@@ -12,7 +12,7 @@ from pipeline_infra_tools.drift.exceptions import LiveStateError
 from pipeline_infra_tools.drift.models import Category
 from pipeline_infra_tools.drift.unmanaged import find_unmanaged
 from pipeline_infra_tools.engine.harness import StackOutputsStore
-from pipeline_infra_tools.sandbox.clients import emulator_client, emulator_session
+from pipeline_infra_tools.sandbox.admin_clients import AdminClients
 from pipeline_infra_tools.sandbox.doorbell import STREAM_DOORBELL_QUEUE
 from pipeline_infra_tools.sandbox.lambda_runtime.sources import TAP_PREFIX
 from pipeline_infra_tools.sandbox.state import SandboxStateFile
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pipeline_infra.settings import Settings
+    from pipeline_infra_tools.drift.inventory import ClientFor
     from pipeline_infra_tools.drift.models import Difference
     from pipeline_infra_tools.sandbox.state import SandboxState
 
@@ -56,16 +57,21 @@ def unmanaged_in_sandbox(
 ) -> tuple[list[Difference], int]:
     """`find_unmanaged` on the sandbox, read with its administrator's keys. A child already in `reported` (the
     live comparison's own rows for something attached to a managed resource) is not reported again."""
-    sessions: dict[str, Any] = {}
+    admin = AdminClients(sandbox)
 
-    def client_for(service: str, region: str) -> Any:
-        if region not in sessions:
-            sessions[region] = emulator_session(sandbox.access_key_id, sandbox.secret_access_key, region)
-        return emulator_client(sessions[region], service, sandbox.endpoint)
+    def clients_in(account: str) -> ClientFor:
+        """Each environment's account is read with that account's administrator."""
+        return lambda service, region: admin.client(service, account, region)
 
     records = saved_records(state_dir, settings)
     found, looked_at = find_unmanaged(
-        settings, envs, records, client_for, suffixes=suffixes, ignore_prefixes=SANDBOX_OWN_PREFIXES
+        settings,
+        envs,
+        records,
+        clients_in(sandbox.admin_account),
+        suffixes=suffixes,
+        ignore_prefixes=SANDBOX_OWN_PREFIXES,
+        clients_in=clients_in,
     )
     already = {(d.environment, d.physical) for d in reported if d.category is Category.LIVE and d.physical}
     return [d for d in found if (d.environment, d.physical) not in already], looked_at

@@ -203,14 +203,18 @@ def find_unmanaged(
     *,
     suffixes: Mapping[str, Iterable[str]] | None = None,
     ignore_prefixes: Sequence[str] = (),
+    clients_in: Callable[[str], ClientFor] | None = None,
 ) -> tuple[list[Difference], int]:
     """Unmanaged resources of the environments `envs`, and children no record holds on their managed resources.
 
     `records` are every saved stack record (all layers, all environments: {project, stack, outputs, resources});
     `client_for(service, region)` returns a client that can read an environment's account; `suffixes` adds the
     `environmentSuffix` overrides of each environment's stacks; names starting with `ignore_prefixes` belong to
-    the target itself (the sandbox's own queues). Returns the differences and how many cloud resources were looked at.
+    the target itself (the sandbox's own queues); `clients_in(account)`, when given, is the `client_for` of each
+    environment's account (environments in separate accounts). Returns the differences and how many cloud
+    resources were looked at.
     """
+    in_account = clients_in or (lambda _account: client_for)
     records = list(records)
     stacks = _stacks(settings, records)
     all_records = [resource for stack in stacks for resource in stack.resources]
@@ -232,8 +236,8 @@ def find_unmanaged(
         return (bus.type, bus.name) in managed or owner(bus) is not None
 
     scopes = dict.fromkeys((settings.env(env).account_id, settings.env(env).region) for env in envs)
-    for _account, region in scopes:
-        for resource in _scan(client_for, region, is_projects_bus):
+    for account, region in scopes:
+        for resource in _scan(in_account(account), region, is_projects_bus):
             if (resource.type, resource.physical) in seen:
                 continue  # a global kind (buckets, roles), or two environments' accounts read with one client
             seen.add((resource.type, resource.physical))
@@ -243,7 +247,7 @@ def find_unmanaged(
             found = owner(resource)
             if found is not None and (found.environment in envs or found.environment == "(unknown)"):
                 differences.append(_judged(unmanaged_difference(resource, found), entries))
-    attached = _attached(settings, envs, stacks, all_records, client_for)
+    attached = _attached(settings, envs, stacks, all_records, in_account)
     differences += [_judged(difference, entries) for difference in attached]
     return differences, looked_at
 
@@ -265,21 +269,21 @@ def _attached(
     envs: Sequence[str],
     stacks: Sequence[Stack],
     all_records: Sequence[Mapping[str, Any]],
-    client_for: ClientFor,
+    in_account: Callable[[str], ClientFor],
 ) -> list[Difference]:
     """Children no record holds, on the managed resources of the compared environments (through the reads module)."""
     owned = owned_children(all_records)
     differences: list[Difference] = []
-    contexts: dict[str, ResourceContext] = {}
+    contexts: dict[tuple[str, str], ResourceContext] = {}
     for stack in (s for s in stacks if s.env in envs):
-        region = settings.env(stack.env).region
-        if region not in contexts:
-            clients = Clients(region, functools.partial(_client_in, client_for, region))
-            contexts[region] = ResourceContext(clients, region, settings.env(stack.env).account_id, {})
+        account, region = settings.env(stack.env).account_id, settings.env(stack.env).region
+        if (account, region) not in contexts:
+            clients = Clients(region, functools.partial(_client_in, in_account(account), region))
+            contexts[(account, region)] = ResourceContext(clients, region, account, {})
         for record in stack.resources:
             if record["type"] not in inventory.KINDS:
                 continue
             physical = str((record.get("outputs") or {}).get("arn") or record["id"])
-            for extra in attached_extras(record, contexts[region], owned):
+            for extra in attached_extras(record, contexts[(account, region)], owned):
                 differences.append(attached_difference(stack.env, stack.layer, physical, extra))
     return differences

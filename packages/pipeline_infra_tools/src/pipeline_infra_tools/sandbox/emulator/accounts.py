@@ -24,10 +24,19 @@ PARTITION = "aws"
 
 _lock = threading.Lock()
 ORGANIZATIONS: dict[str, str] = {}  # account id -> organization id, as set up
+DEPLOYMENT_ROLE_ARNS: set[str] = set()  # sessions of these roles are the administrator deploying
 
 
 def organization_of(account_id: str) -> str | None:
     return ORGANIZATIONS.get(account_id)
+
+
+def is_deployment_session(access_key_id: str) -> bool:
+    """Whether the key is a session of a deployment role (the administrator deploying through it)."""
+    from moto.iam.models import get_account_id_from, iam_backends
+
+    key = iam_backends[get_account_id_from(access_key_id)][PARTITION].access_keys.get(access_key_id)
+    return getattr(key, "role_arn", None) in DEPLOYMENT_ROLE_ARNS
 
 
 def set_up(account_id: str, deployment_role_name: str | None, organization_id: str | None) -> dict[str, Any]:
@@ -62,6 +71,7 @@ def set_up(account_id: str, deployment_role_name: str | None, organization_id: s
             )
             backend.put_role_policy(deployment_role_name, "administrator", ADMIN_POLICY)
             role_arn = role.arn
+            DEPLOYMENT_ROLE_ARNS.add(role.arn)
         if organization_id:
             ORGANIZATIONS[account_id] = organization_id
             ORGANIZATIONS.setdefault(ADMIN_ACCOUNT, organization_id)

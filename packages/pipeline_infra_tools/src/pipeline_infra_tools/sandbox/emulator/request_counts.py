@@ -5,7 +5,8 @@
 tests check it here, where every client's calls arrive, rather than trusting the client's own account.
 Calls are counted by caller: `role` (signed with an assumed role's key: the functions at work), `runtime` (the
 local runtime playing AWS's own machinery: deliveries, EMF metrics, Pipes; marked in its user agent) and
-`administrator` (deploys, operators), so a deploy's writes are not confused with replication's.
+`administrator` (deploys and operators, including a deploy through an account's deployment role), so a
+deploy's writes are not confused with replication's.
 """
 
 from __future__ import annotations
@@ -24,8 +25,21 @@ if TYPE_CHECKING:
     from pipeline_infra_tools.sandbox.faults import RequestInfo
 
 CONTROL_PATH = "/sandbox-api/requests"
-# Query- and JSON-protocol actions that change nothing; any other action is a write.
-_READ_PREFIXES = ("Get", "List", "Describe", "Receive", "Query", "Scan", "BatchGet", "Head", "Lookup", "Search")
+# Query- and JSON-protocol actions that change nothing; any other action is a write. Taking a role's session
+# changes nothing in the account either.
+_READ_PREFIXES = (
+    "Get",
+    "List",
+    "Describe",
+    "Receive",
+    "Query",
+    "Scan",
+    "BatchGet",
+    "Head",
+    "Lookup",
+    "Search",
+    "AssumeRole",
+)
 _READ_METHODS = ("GET", "HEAD")
 
 
@@ -39,10 +53,26 @@ def action_of(environ: dict[str, Any], form_action: str) -> tuple[str, bool]:
     return method, method not in _READ_METHODS
 
 
+_DEPLOYMENT_SESSIONS: dict[str, bool] = {}
+
+
 def caller_of(environ: dict[str, Any], assumed_role: bool) -> str:
-    if assumed_role:
+    """A deployment role's session is the administrator deploying into another account, not a function."""
+    if assumed_role and not _deployment_session(environ):
         return "role"
     return "runtime" if RUNTIME_USER_AGENT in environ.get("HTTP_USER_AGENT", "") else "administrator"
+
+
+def _deployment_session(environ: dict[str, Any]) -> bool:
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    if "Credential=" not in authorization:
+        return False
+    key = authorization.split("Credential=", 1)[1].split("/", 1)[0].strip()
+    if key not in _DEPLOYMENT_SESSIONS:
+        from pipeline_infra_tools.sandbox.emulator.accounts import is_deployment_session
+
+        _DEPLOYMENT_SESSIONS[key] = is_deployment_session(key)
+    return _DEPLOYMENT_SESSIONS[key]
 
 
 class RequestCounts:
