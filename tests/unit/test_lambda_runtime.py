@@ -99,9 +99,11 @@ class FakeRoles:
     def __init__(self, streams: FakeStreams, events: FakeEvents) -> None:
         self.by_service = {"dynamodbstreams": streams, "events": events}
         self.asked: set[tuple[str, str]] = set()
+        self.regions: set[str | None] = set()
 
-    def client(self, role_arn: str, service: str, aws_service: str) -> Any:
+    def client(self, role_arn: str, service: str, aws_service: str, region: str | None = None) -> Any:
         self.asked.add((role_arn, service))
+        self.regions.add(region)
         return self.by_service[aws_service]
 
     def refused(self, *args: Any, **kwargs: Any) -> None:
@@ -139,7 +141,7 @@ def test_pipe_reader_delivers_changes_made_after_the_pipe_was_created() -> None:
     )
     events = FakeEvents()
     roles = FakeRoles(streams, events)
-    reader = PipeReader(roles, FakePipes(created))  # type: ignore[arg-type]
+    reader = PipeReader(roles, lambda _arn: FakePipes(created))  # type: ignore[arg-type]
     assert reader.poll([pipe("old")]) == 1
     assert roles.asked == {(PIPE_ROLE, "pipes.amazonaws.com")}, "a Pipe reads and puts with its own role only"
     [sent] = events.sent
@@ -147,12 +149,35 @@ def test_pipe_reader_delivers_changes_made_after_the_pipe_was_created() -> None:
     assert sent["Source"] == "src" and sent["DetailType"] == "Changed"
 
 
+def test_a_pipe_in_another_account_and_region_reads_and_puts_there() -> None:
+    created = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    stream = "arn:aws:dynamodb:us-west-1:222222222222:table/ddb-config-staging-pl01/stream/2026"
+    streams = FakeStreams({stream: [record("3", created + timedelta(seconds=1))]})
+    events, asked_for = FakeEvents(), []
+    roles = FakeRoles(streams, events)
+    spec = PipeSpec(
+        "pipe-config",
+        "arn:aws:pipes:us-west-1:222222222222:pipe/pipe-config",
+        PIPE_ROLE,
+        stream,
+        "arn:aws:events:us-west-1:222222222222:event-bus/bus",
+        "src",
+        "Changed",
+        [],
+    )
+    reader = PipeReader(roles, lambda arn: asked_for.append(arn) or FakePipes(created))  # type: ignore[arg-type]
+    assert reader.poll([spec]) == 1
+    # The stream is read and the bus written in the Pipe's own region, the Pipe described in its own account.
+    assert roles.regions == {"us-west-1"}
+    assert set(asked_for) == {spec.arn}
+
+
 def test_pipe_reader_reads_a_recreated_tables_stream_from_its_start() -> None:
     created = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     later = created + timedelta(seconds=5)
     streams = FakeStreams({"old": [record("1", later)], "new": [record("7", later)]})
     events = FakeEvents()
-    reader = PipeReader(FakeRoles(streams, events), FakePipes(created))  # type: ignore[arg-type]
+    reader = PipeReader(FakeRoles(streams, events), lambda _arn: FakePipes(created))  # type: ignore[arg-type]
     reader.poll([pipe("old")])
     # WHEN the table (and so its stream) is replaced, with the same shard id
     reader.poll([pipe("new")])

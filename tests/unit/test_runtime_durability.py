@@ -41,7 +41,7 @@ def test_an_event_in_flight_survives_a_restart_with_its_attempts(tmp_path: Path)
     after = InFlight(path)
     sqs = FakeSqs(gone=set())
     # THEN the unfinished message is made visible at once, and its retries go on from the third attempt
-    assert after.release_all(sqs) == 1 and sqs.visible_again == ["receipt-1"]
+    assert after.release_all(lambda _url: sqs) == 1 and sqs.visible_again == ["receipt-1"]
     assert after.begin("m-1/replicator", "http://q/tap", "receipt-1b") == 2
     after.finish("m-1/replicator")
     assert len(InFlight(path)) == 0
@@ -50,7 +50,7 @@ def test_an_event_in_flight_survives_a_restart_with_its_attempts(tmp_path: Path)
 def test_a_message_already_gone_is_not_replayed(tmp_path: Path) -> None:
     inflight = InFlight(tmp_path / "inflight.json")
     inflight.begin("m-1", "http://q/tasks", "deleted-receipt")
-    assert inflight.release_all(FakeSqs(gone={"deleted-receipt"})) == 0
+    assert inflight.release_all(lambda _url: FakeSqs(gone={"deleted-receipt"})) == 0
     assert len(inflight) == 0, "an entry whose message is gone is forgotten"
 
 
