@@ -492,3 +492,43 @@ def test_offline_drift_of_the_profile_finds_only_approved_differences(
     # what makes this profile multi-account is compared, and approved
     for env in ("dev", "staging"):
         assert {(env, "region"), (env, "account_id"), (env, "deployment.role_arn")} <= approved
+
+
+@pytest.fixture(scope="module")
+def vpc_multi_rendered(workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    """The multi-account profile with the VPC profile's networks: prod's functions reach the targets' accounts
+    through its endpoints."""
+    config_dir = tmp_path_factory.mktemp("vpc-multi") / "shared_config"
+    shutil.copytree(MULTI_ACCOUNT, config_dir)
+    for env in ENVIRONMENTS:
+        network = yaml.safe_load((ROOT / "examples" / "vpc" / "shared_config" / f"{env}.yaml").read_text())["network"]
+        data = yaml.safe_load((config_dir / f"{env}.yaml").read_text())
+        data["network"] = network
+        (config_dir / f"{env}.yaml").write_text(yaml.safe_dump(data))
+    return render_profile(workspace, config_dir, [("storage", "dev"), ("storage", "staging"), ("storage", "prod")])
+
+
+@pytest.mark.parametrize("service", ["s3", "dynamodb", "sts"])
+def test_prods_endpoints_admit_the_writer_roles_of_the_targets_accounts(
+    vpc_multi_rendered: Rendered, service: str
+) -> None:
+    prod = vpc_multi_rendered[("storage", "prod")]
+    [endpoint] = [
+        r
+        for r in prod.resources
+        if r.type == "aws:ec2/vpcEndpoint:VpcEndpoint" and str(r.inputs["serviceName"]).endswith(f".{service}")
+    ]
+    statements = json.loads(endpoint.inputs["policy"])["Statement"]
+    allowed = [s for s in statements if s["Effect"] == "Allow"]
+    assert allowed, f"prod's {service} endpoint allows nothing"
+    # The replicator's session of a target's writer role is a principal of the target's account: without it in
+    # aws:PrincipalAccount the endpoint would refuse every cross-account write.
+    for statement in allowed:
+        accounts = set(statement["Condition"]["StringEquals"]["aws:PrincipalAccount"])
+        assert accounts == {"111111111111", "222222222222", "333333333333"}, statement["Sid"]
+    resources = json.dumps([s["Resource"] for s in allowed])
+    if service == "sts":
+        assert "arn:aws:iam::111111111111:role/iam-replica-writer-dev-pl01" in resources
+        assert "arn:aws:iam::222222222222:role/iam-replica-writer-staging-pl01" in resources
+    else:
+        assert "staging" in resources and "dev" in resources
