@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +33,14 @@ from pipeline_infra_tools.sandbox.emulator.request_counts import (
 )
 from tests.conftest import ROOT
 from tests.integration.conftest import copy_workspace
-from tests.integration.helpers import unique, wait_for_item, wait_for_item_gone, wait_for_object, wait_for_object_gone
+from tests.integration.helpers import (
+    unique,
+    wait_for,
+    wait_for_item,
+    wait_for_item_gone,
+    wait_for_object,
+    wait_for_object_gone,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -287,6 +296,58 @@ def test_the_demo_shows_a_prod_change_arriving_in_both_accounts(multi: MultiAcco
     assert "PROBLEM" not in completed.stdout
     # The commands it offers name the profile: the profile has a sandbox of its own.
     assert f"--config {multi.config.relative_to(multi.root)}" in completed.stdout
+
+
+def _drift_count(multi: MultiAccount, target: str) -> float | None:
+    """The highest DriftCount prod's drift checker published for `target` in the last ten minutes, in prod's
+    account and region (where its EMF lines become metrics)."""
+    cloudwatch = multi.client("cloudwatch", "prod")
+    metrics = cloudwatch.list_metrics(Namespace="PipelineInfra", MetricName="DriftCount")["Metrics"]
+    found = [m for m in metrics if {"Name": "TargetEnvironment", "Value": target} in m["Dimensions"]]
+    now = datetime.now(UTC)
+    values = [
+        point["Maximum"]
+        for metric in found
+        for point in cloudwatch.get_metric_statistics(
+            Namespace="PipelineInfra",
+            MetricName="DriftCount",
+            Dimensions=metric["Dimensions"],
+            StartTime=now - timedelta(minutes=10),
+            EndTime=now + timedelta(minutes=1),
+            Period=60,
+            Statistics=["Maximum"],
+        )["Datapoints"]
+    ]
+    return max(values) if values else None
+
+
+def test_the_drift_check_reads_dev_across_accounts_and_the_printed_repair_restores_it(multi: MultiAccount) -> None:
+    key = {"pk": {"S": unique("tick")}, "sk": {"S": "v1"}}
+    multi.client("dynamodb", "prod").put_item(TableName=multi.table("prod"), Item={**key, "note": {"S": "x"}})
+    for env in TARGETS:
+        wait_for_item(multi.client("dynamodb", env), multi.table(env), key)
+    # GIVEN dev's replica deleted by hand in dev's account
+    multi.client("dynamodb", "dev").delete_item(TableName=multi.table("dev"), Key=key)
+    replication = multi.outputs("pipeline-infra-replication", "prod")
+    rule = str(replication["drift_schedule_rule_arn"]).rsplit("/", 1)[-1]
+    # WHEN prod's daily drift check runs now
+    completed = multi.cli("sandbox", "tick", "--rule", rule)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert replication["drift_checker_function_name"] in completed.stdout
+    # THEN it read dev through dev's writer role and counted the missing item, in prod's account
+    wait_for(lambda: _drift_count(multi, "dev") if (_drift_count(multi, "dev") or 0) >= 1 else None, "DriftCount")
+    # AND `drift --live` names the repair with this settings directory, which works as printed
+    report = json.loads(multi.cli("drift", "--live", "--env", "dev", "--format", "json").stdout)
+    [row] = [d for d in report["differences"] if d["category"] == "data" and d["environment"] == "dev"]
+    assert (
+        row["repair"] == f"pipeline-infra --config {multi.config.relative_to(multi.root)} resync --from prod --to dev"
+    )
+    repaired = pipeline_infra(multi.root, *shlex.split(row["repair"])[1:])
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    wait_for_item(multi.client("dynamodb", "dev"), multi.table("dev"), key)
+    multi.client("dynamodb", "prod").delete_item(TableName=multi.table("prod"), Key=key)
+    for env in TARGETS:
+        wait_for_item_gone(multi.client("dynamodb", env), multi.table(env), key)
 
 
 def test_a_deploy_that_changes_nothing_writes_nothing_through_the_deployment_role(multi: MultiAccount) -> None:

@@ -49,6 +49,13 @@ def config_label() -> str:
         return str(path)
 
 
+def command_prefix() -> str:
+    """How a printed command starts: `pipeline-infra`, with `--config DIR` when another settings directory than
+    the default is in use, so a repair runs as printed against the same settings (and sandbox)."""
+    label = config_label()
+    return "pipeline-infra" if label == DEFAULT_CONFIG_DIR else f"pipeline-infra --config {label}"
+
+
 @dataclass(frozen=True)
 class Workspace:
     root: Path

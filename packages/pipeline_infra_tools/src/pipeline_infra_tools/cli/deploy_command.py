@@ -8,6 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pipeline_infra.layers import LAYERS
+from pipeline_infra_tools.workspace import command_prefix
 
 if TYPE_CHECKING:
     import argparse
@@ -126,7 +127,7 @@ def run_outputs(args: argparse.Namespace) -> int:
     if outputs is None:
         print(
             f"{args.layer}/{args.env} is not deployed on the {target.name} target; "
-            f"deploy it with `pipeline-infra deploy --env {args.env} --layer {args.layer}`",
+            f"deploy it with `{command_prefix()} deploy --env {args.env} --layer {args.layer}`",
             file=sys.stderr,
         )
         return 1

@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from pipeline_infra.layers import LAYERS
+from pipeline_infra_tools.workspace import command_prefix
 
 if TYPE_CHECKING:
     import argparse
@@ -48,7 +49,7 @@ def run_refresh(args: argparse.Namespace) -> int:
     if not deployed:
         raise DeployError(
             f"{args.env} has no deployed stack on the {target.name} target; deploy it with "
-            f"`pipeline-infra deploy --env {args.env}`"
+            f"`{command_prefix()} deploy --env {args.env}`"
         )
 
     def quiet(_event: ProgressEvent) -> None:
@@ -104,9 +105,9 @@ def closing_line(env: str, results: list[RefreshResult], preview_only: bool) -> 
     if preview_only:
         return (
             f"refresh {env}: {differing} resource(s) differ; the records are unchanged (preview only). "
-            f"`pipeline-infra deploy --env {env}` puts the code's values back"
+            f"`{command_prefix()} deploy --env {env}` puts the code's values back"
         )
     return (
         f"refresh {env}: {differing} resource(s) differ; the records now hold the cloud's state. "
-        f"`pipeline-infra deploy --env {env}` puts the code's values back"
+        f"`{command_prefix()} deploy --env {env}` puts the code's values back"
     )

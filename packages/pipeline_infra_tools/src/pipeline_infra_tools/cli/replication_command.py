@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from pipeline_infra_tools.workspace import command_prefix
+
 if TYPE_CHECKING:
     import argparse
 
@@ -45,7 +47,9 @@ def _runtime_and_outputs(env: str) -> tuple[LambdaRuntime, dict[str, dict[str, A
     }
     missing = [layer for layer, value in outputs.items() if value is None]
     if missing:
-        raise DeployError(f"{env} has no deployed {', '.join(missing)} stack; run `pipeline-infra deploy --env {env}`")
+        raise DeployError(
+            f"{env} has no deployed {', '.join(missing)} stack; run `{command_prefix()} deploy --env {env}`"
+        )
     return runtime, {k: v for k, v in outputs.items() if v is not None}
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from pipeline_infra_tools.workspace import command_prefix
+
 if TYPE_CHECKING:
     import argparse
 
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(document, indent=2, sort_keys=True))
         return 0 if status.running else 1
     if not status.running:
-        print("sandbox: not running (start it with `pipeline-infra sandbox up`)")
+        print(f"sandbox: not running (start it with `{command_prefix()} sandbox up`)")
         return 1
     print(f"sandbox: running at {document['endpoint']} (pid {document['pid']}, region {document['region']})")
     print(f"deployed stacks: {', '.join(document['stacks']) or 'none'}")
@@ -104,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"refused deliveries (a grant AWS would require is missing): {counts}; see {' and '.join(document['logs'])}"
         )
-    print("administrator credentials: `pipeline-infra sandbox status --format json`")
+    print(f"administrator credentials: `{command_prefix()} sandbox status --format json`")
     return 0
 
 

@@ -7,6 +7,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from pipeline_infra_tools.workspace import command_prefix
+
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
@@ -60,7 +62,7 @@ def _clients(target: str, workspace: Workspace) -> Callable[[str, str], Any]:
 
     state = SandboxStateFile(workspace.state_dir).load()
     if state is None:
-        raise DeployError("no sandbox running: run `pipeline-infra sandbox up` (or read AWS with --target aws)")
+        raise DeployError(f"no sandbox running: run `{command_prefix()} sandbox up` (or read AWS with --target aws)")
     sessions: dict[str, Any] = {}
 
     def client(service: str, region: str) -> Any:
@@ -98,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     deployed = {layer: values for layer, values in outputs.items() if values}
     if not deployed:
         raise DeployError(
-            f"{args.env} has no deployed stack on the {name} target; run `pipeline-infra deploy --env {args.env}`"
+            f"{args.env} has no deployed stack on the {name} target; run `{command_prefix()} deploy --env {args.env}`"
         )
     request = StatusRequest(
         environment=args.env,

@@ -26,7 +26,7 @@ from pipeline_infra_tools.deploy.aws_refresh import refresh_result
 from pipeline_infra_tools.deploy.base import LayerResult, Operation, ProgressEvent
 from pipeline_infra_tools.exceptions import DeployError, ProjectError
 from pipeline_infra_tools.guardrails import POLICY_PACK_DIR
-from pipeline_infra_tools.workspace import ROOT_ENV
+from pipeline_infra_tools.workspace import ROOT_ENV, command_prefix
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -354,7 +354,7 @@ class AwsTarget:
         if stack is None:
             raise DeployError(
                 f"{what}: stack {spec.stack_name} has never been deployed (none on {self.backend_url}); "
-                f"deploy it first: pipeline-infra deploy --env {env} --layer {layer} --target aws."
+                f"deploy it first: {command_prefix()} deploy --env {env} --layer {layer} --target aws."
             )
         return stack
 

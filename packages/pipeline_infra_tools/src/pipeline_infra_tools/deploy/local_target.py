@@ -26,6 +26,7 @@ from pipeline_infra_tools.sandbox.manager import Sandbox
 from pipeline_infra_tools.sandbox.stack_refresh import CloudReader, owned_by, refresh_document
 from pipeline_infra_tools.sandbox.state import SandboxStateFile
 from pipeline_infra_tools.sandbox.unchanged import SAVED_STACK_OPTION
+from pipeline_infra_tools.workspace import command_prefix
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -87,12 +88,13 @@ class LocalTarget:
         if saved is None:
             raise DeployError(
                 f"{layer}/{env} is not deployed on the local target, so there is nothing to refresh; "
-                f"deploy it with `pipeline-infra deploy --env {env} --layer {layer}`"
+                f"deploy it with `{command_prefix()} deploy --env {env} --layer {layer}`"
             )
         status = self.sandbox.status()
         if not status.running or status.state is None:
             raise DeployError(
-                "the sandbox is not running, so nothing can be read back; start it with `pipeline-infra sandbox up`"
+                "the sandbox is not running, so nothing can be read back; "
+                f"start it with `{command_prefix()} sandbox up`"
             )
         result, refreshed = self._read_back(layer, env, saved, status.state)
         for resource in result.resources:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from pipeline_infra.layers import LAYERS, upstream_stacks
 from pipeline_infra_tools.deploy.base import DEFAULT_TARGET, TARGET_ENV, ProgressEvent
 from pipeline_infra_tools.exceptions import DeployError
+from pipeline_infra_tools.workspace import command_prefix
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -59,7 +60,7 @@ class Plan:
 
 
 def deploy_command(env: str, layer: str, target: str) -> str:
-    return f"pipeline-infra deploy --env {env} --layer {layer} --target {target}"
+    return f"{command_prefix()} deploy --env {env} --layer {layer} --target {target}"
 
 
 class Orchestrator:
@@ -114,7 +115,7 @@ class Orchestrator:
         if readers:
             lines = [
                 f"  {layer}/{env} reads {', '.join(f'{a}/{b}' for a, b in read)}: "
-                f"pipeline-infra destroy --env {env} --layer {layer} --target {self.target.name}"
+                f"{command_prefix()} destroy --env {env} --layer {layer} --target {self.target.name}"
                 for (layer, env), read in readers.items()
             ]
             raise DeployError(

@@ -18,7 +18,7 @@ from pipeline_infra.layers import LAYERS
 from pipeline_infra_tools.drift.approvals import Scope, compare_values, judge
 from pipeline_infra_tools.drift.models import Approval, Category, Difference, Kind, Status
 from pipeline_infra_tools.drift.normalise import EnvTokens, Normaliser, flatten, urn_parent, wildcard_note
-from pipeline_infra_tools.workspace import config_label
+from pipeline_infra_tools.workspace import command_prefix, config_label
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -88,7 +88,7 @@ def _structure_repair_for(layer: str, env: str) -> str:
 def structure_repair(env: str, layer: str) -> str:
     return (
         f"make {env} render like the baseline ({config_label()}/{env}.yaml, projects/{layer}/Pulumi.{env}.yaml), "
-        f"then `pipeline-infra deploy --env {env} --layer {layer}`"
+        f"then `{command_prefix()} deploy --env {env} --layer {layer}`"
     )
 
 

@@ -31,6 +31,7 @@ from pipeline_infra_tools.engine.harness import StackOutputsStore
 from pipeline_infra_tools.sandbox.admin_clients import AdminClients
 from pipeline_infra_tools.sandbox.exceptions import SandboxError
 from pipeline_infra_tools.sandbox.state import SandboxState, SandboxStateFile
+from pipeline_infra_tools.workspace import command_prefix
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -72,7 +73,7 @@ def read_sandbox(state_dir: Path) -> SandboxState:
     except SandboxError as err:
         raise LiveStateError(str(err)) from err
     if state is None:
-        raise DriftUsageError("no sandbox running: run `pipeline-infra sandbox up`")
+        raise DriftUsageError(f"no sandbox running: run `{command_prefix()} sandbox up`")
     return state
 
 
@@ -101,7 +102,7 @@ def every_saved_resource(state_dir: Path) -> list[dict[str, Any]]:
 
 
 def deploy_repair(env: str, layer: str) -> str:
-    return f"pipeline-infra deploy --env {env} --layer {layer}"
+    return f"{command_prefix()} deploy --env {env} --layer {layer}"
 
 
 def _live(env: str, layer: str, kind: Kind, values: dict[str, Any], **fields: Any) -> Difference:
@@ -223,7 +224,7 @@ def compare_cloud(result: RefreshResult) -> list[Difference]:
 
 
 def resync_repair(source: str, env: str) -> str:
-    return f"pipeline-infra resync --from {source} --to {env}"
+    return f"{command_prefix()} resync --from {source} --to {env}"
 
 
 def data_targets(settings: Settings, storage_outputs: Mapping[str, Mapping[str, Any]], targets: Sequence[str]) -> Any:

@@ -16,6 +16,7 @@ from pipeline_infra_tools.sandbox.exceptions import SandboxError
 from pipeline_infra_tools.sandbox.lambda_runtime import process as runtime
 from pipeline_infra_tools.sandbox.server import answers, is_server_process, start_server, stop_server
 from pipeline_infra_tools.sandbox.state import SandboxState, SandboxStateFile
+from pipeline_infra_tools.workspace import command_prefix
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -120,7 +121,7 @@ class Sandbox:
         and the deployment role settings name (what an organization's account setup does before any deploy)."""
         state = self.files.load()
         if state is None:
-            raise SandboxError("the sandbox is not running; start it with `pipeline-infra sandbox up`")
+            raise SandboxError(f"the sandbox is not running; start it with `{command_prefix()} sandbox up`")
         wanted: dict[str, dict[str, Any]] = {}
         for name in settings.project.environments:
             env = settings.env(name)

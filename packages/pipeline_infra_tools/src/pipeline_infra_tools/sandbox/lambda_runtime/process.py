@@ -16,6 +16,7 @@ from pipeline_infra_tools.sandbox.lambda_runtime import log_format
 from pipeline_infra_tools.sandbox.lambda_runtime.files import LOG_FILE, PID_FILE, RUNTIME_STATE_FILES
 from pipeline_infra_tools.sandbox.lambda_runtime.service import LambdaRuntime
 from pipeline_infra_tools.sandbox.state import SandboxStateFile
+from pipeline_infra_tools.workspace import command_prefix
 
 
 def _pid_path(state_dir: Path) -> Path:
@@ -81,7 +82,7 @@ def runtime_for(state_dir: Path) -> LambdaRuntime:
     """A runtime bound to the running sandbox (for one-off invocations from the command line)."""
     state = SandboxStateFile(state_dir).load()
     if state is None:
-        raise SandboxError("no sandbox running: run `pipeline-infra sandbox up`")
+        raise SandboxError(f"no sandbox running: run `{command_prefix()} sandbox up`")
     return LambdaRuntime(state, state_dir)
 
 
