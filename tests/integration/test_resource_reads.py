@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pytest
 from botocore.exceptions import ClientError
 
-from pipeline_infra_tools.sandbox.changes import provider_regions
+from pipeline_infra_tools.sandbox.changes import provider_placements
 from pipeline_infra_tools.sandbox.resources import HANDLERS
 from pipeline_infra_tools.sandbox.resources.base import Clients, ResourceContext
 from pipeline_infra_tools.sandbox.resources.reads import (
@@ -76,10 +76,11 @@ def reader(sandbox: DeployedSandbox) -> Iterator[Reader]:
     records: list[tuple[str, Record, str]] = []
     for path in sorted(sandbox.target.store.root.glob("*/*.json")):
         saved = json.loads(path.read_text(encoding="utf-8"))
-        regions = provider_regions(saved["resources"])
+        placements = provider_placements(saved["resources"])
         for record in saved["resources"]:
             if record["type"] in HANDLERS:
-                records.append((path.stem, record, regions.get(record["provider"] or "", state.region)))
+                where = placements.get(record["provider"] or "")
+                records.append((path.stem, record, (where.region if where else None) or state.region))
     contexts = {}
     for region in {region for _env, _record, region in records}:
         clients = Clients.create(state.endpoint, region, state.access_key_id, state.secret_access_key)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pipeline_infra.settings import load_settings
-from pipeline_infra_tools.sandbox.changes import provider_regions
+from pipeline_infra_tools.sandbox.changes import provider_placements
 from pipeline_infra_tools.sandbox.resources.base import Clients, ResourceContext
 from pipeline_infra_tools.sandbox.resources.network import HANDLERS as NETWORK_HANDLERS
 from pipeline_infra_tools.sandbox.resources.reads import owned_children, read_differences, read_resource
@@ -165,9 +165,10 @@ def _records(vpc: DeployedSandbox) -> list[tuple[str, dict[str, Any], str]]:
     records = []
     for path in sorted(vpc.target.store.root.glob("*/*.json")):
         saved = json.loads(path.read_text(encoding="utf-8"))
-        regions = provider_regions(saved["resources"])
+        placements = provider_placements(saved["resources"])
         for record in saved["resources"]:
-            records.append((path.stem, record, regions.get(record["provider"] or "", vpc.state.region)))
+            where = placements.get(record["provider"] or "")
+            records.append((path.stem, record, (where.region if where else None) or vpc.state.region))
     return records
 
 
