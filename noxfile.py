@@ -75,14 +75,15 @@ def tests(session: nox.Session) -> None:
     """Run the whole test suite: unit, functional and integration (starts and stops its own sandbox).
 
     Unit and functional tests share nothing, so they run on every core (pytest-xdist); the integration tests
-    share one sandbox and run in order. Arguments (`nox -s tests -- tests/unit -k drift`) run pytest as given."""
+    that share one sandbox run in order on one worker, while those with a sandbox of their own run beside
+    them on another. Arguments (`nox -s tests -- tests/unit -k drift`) run pytest as given."""
     _install_workspace(session, "test")
     _build_library(session)
     if session.posargs:
         session.run("pytest", *session.posargs)
         return
     session.run("pytest", "-n", "auto", "tests/unit", "tests/functional")
-    session.run("pytest", "tests/integration")
+    session.run("pytest", "-n", "2", "--dist", "loadgroup", "tests/integration")
 
 
 @nox.session(python=PYTHON, default=False)

@@ -72,9 +72,16 @@ def copy_workspace(destination: Path) -> Workspace:
     return Workspace(destination)
 
 
+SHARED_SANDBOX_GROUP = "shared-sandbox"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that judge the whole sandbox's health run before any other leaves failures, alarms or drift behind;
-    tests that tear the shared sandbox down run after every test that needs it deployed."""
+    tests that tear the shared sandbox down run after every test that needs it deployed.
+
+    Run on several workers (`-n 2 --dist loadgroup`, as `nox -s tests` does), every test of the shared sandbox
+    is one group, run in this order on one worker, while each module with a sandbox of its own (a profile, a
+    fresh workspace) is a group that runs beside it on another."""
 
     def place(item: pytest.Item) -> int:
         if item.get_closest_marker("quiet_sandbox") is not None:
@@ -82,6 +89,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return 2 if item.get_closest_marker("destroys_sandbox") is not None else 1
 
     items.sort(key=place)
+    for item in items:
+        shared = "sandbox" in getattr(item, "fixturenames", ())
+        item.add_marker(pytest.mark.xdist_group(SHARED_SANDBOX_GROUP if shared else item.module.__name__))
 
 
 @contextmanager

@@ -165,8 +165,8 @@ def test_a_role_in_another_account_names_the_file_the_key_and_both_accounts(prof
     other = "arn:aws:iam::222222222222:role/pipeline-infra-deployment"
     edit(profile / "dev.yaml", lambda data: data["deployment"].update(role_arn=other))
     message = load_error(profile)
-    assert message.startswith(f"{profile / 'dev.yaml'}: ")
-    assert f"deployment.role_arn {other} is in account 222222222222" in message
+    assert message.startswith(f"{profile / 'dev.yaml'}: deployment: ")
+    assert f"role_arn {other} is in account 222222222222" in message
     assert "account_id is 111111111111" in message
 
 

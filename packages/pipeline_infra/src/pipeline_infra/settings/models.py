@@ -6,7 +6,7 @@ import math
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from pipeline_infra.exceptions import UnknownEnvironmentError
 from pipeline_infra.settings.deployment import EXTERNAL_ID, ORGANIZATION_ID, DeploymentSettings
@@ -319,14 +319,19 @@ class EnvironmentSettings(StrictModel):
         self.drift_check_window()
         return self
 
-    @model_validator(mode="after")
-    def _deployment_role_is_in_the_account(self) -> EnvironmentSettings:
-        if self.deployment is not None and self.deployment.role_account() != self.account_id:
+    @field_validator("deployment")
+    @classmethod
+    def _deployment_role_is_in_the_account(
+        cls, deployment: DeploymentSettings | None, info: ValidationInfo
+    ) -> DeploymentSettings | None:
+        # A field validator, so the error names the key (`deployment`); account_id is validated before it.
+        account_id = info.data.get("account_id")
+        if deployment is not None and account_id is not None and deployment.role_account() != account_id:
             raise ValueError(
-                f"deployment.role_arn {self.deployment.role_arn} is in account {self.deployment.role_account()}, "
-                f"but account_id is {self.account_id}: the role must be in the environment's own account"
+                f"role_arn {deployment.role_arn} is in account {deployment.role_account()}, "
+                f"but account_id is {account_id}: the role must be in the environment's own account"
             )
-        return self
+        return deployment
 
     def drift_check_window(self) -> tuple[int, int]:
         """(period, evaluation periods) after which a drift check that has not run is missing."""

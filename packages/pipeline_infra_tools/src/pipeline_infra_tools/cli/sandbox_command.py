@@ -53,11 +53,15 @@ def _sandbox() -> Sandbox:
 
 
 def run_network(args: argparse.Namespace) -> int:
+    from pipeline_infra.settings import load_settings
     from pipeline_infra_tools.sandbox.network_seed import seed_networks
     from pipeline_infra_tools.workspace import Workspace
 
     workspace = Workspace.discover()
-    state, _ = _sandbox().up()
+    sandbox = _sandbox()
+    sandbox.up()
+    # Each environment's network is its own account's: set the accounts up first, as a deploy does.
+    state = sandbox.set_up_accounts(load_settings(workspace.config_dir))
     seeded = seed_networks(workspace.config_dir, state)
     if args.format == "json":
         print(json.dumps([network.to_json() for network in seeded], indent=2, sort_keys=True))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipeline_infra.settings import load_settings
-from pipeline_infra_tools.sandbox.clients import emulator_clients
+from pipeline_infra_tools.sandbox.admin_clients import AdminClients
 from pipeline_infra_tools.sandbox.exceptions import SandboxError
 
 if TYPE_CHECKING:
@@ -103,9 +103,7 @@ def seed_networks(config_dir: Path, state: SandboxState) -> list[SeededNetwork]:
         network = env.network
         if network is None:
             continue
-        ec2 = emulator_clients(state.endpoint, env.region, state.access_key_id, state.secret_access_key, ("ec2",))[
-            "ec2"
-        ]
+        ec2 = AdminClients(state).client("ec2", env.account_id, env.region)
         zones = _existing(ec2, network)
         if zones is None:
             made = _create(ec2, env.region, network, index)
