@@ -75,6 +75,7 @@ def copy_workspace(destination: Path) -> Workspace:
 SHARED_SANDBOX_GROUP = "shared-sandbox"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that judge the whole sandbox's health run before any other leaves failures, alarms or drift behind;
     tests that tear the shared sandbox down run after every test that needs it deployed.
