@@ -14,7 +14,7 @@ import pytest
 from pipeline_infra_tools.sandbox.doorbell import STREAM_DOORBELL_QUEUE
 from pipeline_infra_tools.sandbox.lambda_runtime.sources import TAP_PREFIX, TAP_TARGET_ID
 from tests.integration.conftest import ENVIRONMENTS
-from tests.integration.helpers import admit_rule
+from tests.integration.helpers import admit_rule, unique
 
 if TYPE_CHECKING:
     from tests.integration.conftest import DeployedSandbox
@@ -70,9 +70,14 @@ def test_bucket_sends_object_events_to_eventbridge(sandbox: DeployedSandbox, env
     admit_rule(sqs, url, arn, rule_arn)
     events.put_targets(Rule=f"probe-events-{env}", Targets=[{"Id": "probe", "Arn": arn}])
     try:
-        s3.put_object(Bucket=bucket, Key="schemas/probe.json", Body=b"{}")
-        messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2).get("Messages", [])
-        assert messages and json.loads(messages[0]["Body"])["detail"]["object"]["key"] == "schemas/probe.json"
+        key = f"schemas/{unique('probe')}.json"
+        s3.put_object(Bucket=bucket, Key=key, Body=b"{}")
+        # Other writes to the bucket (a replica arriving from an earlier test) reach the probe too: look for ours.
+        deadline, keys = time.monotonic() + 10, []
+        while key not in keys and time.monotonic() < deadline:
+            messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1, MaxNumberOfMessages=10).get("Messages", [])
+            keys += [json.loads(m["Body"])["detail"]["object"]["key"] for m in messages]
+        assert key in keys, keys
     finally:
         events.remove_targets(Rule=f"probe-events-{env}", Ids=["probe"])
         events.delete_rule(Name=f"probe-events-{env}")
