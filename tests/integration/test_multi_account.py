@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import shutil
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -34,6 +30,8 @@ from pipeline_infra_tools.sandbox.emulator.request_counts import (
 from tests.conftest import ROOT
 from tests.integration.conftest import copy_workspace
 from tests.integration.helpers import (
+    cli,
+    run_repair,
     unique,
     wait_for,
     wait_for_item,
@@ -43,10 +41,11 @@ from tests.integration.helpers import (
 )
 
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Iterator
+    from pathlib import Path
 
 pytestmark = pytest.mark.integration
-CLI = Path(sys.executable).parent / "pipeline-infra"
 PROFILE = ROOT / "examples" / "multi-account" / "shared_config"
 PLACES = {
     "dev": ("111111111111", "us-east-2"),
@@ -66,7 +65,7 @@ class MultiAccount:
     round_trips: dict[str, list[float]] = field(default_factory=dict)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return pipeline_infra(self.root, *args, "--config", str(self.config))
+        return cli(self.root, *args, "--config", str(self.config))
 
     def client(self, service: str, env: str) -> Any:
         account, region = PLACES[env]
@@ -92,13 +91,6 @@ class MultiAccount:
         return str(self.outputs("pipeline-infra-storage", env)["config_table_name"])
 
 
-def pipeline_infra(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k not in ("PIPELINE_CONFIG_DIR", "PIPELINE_ROOT")}
-    return subprocess.run(
-        [str(CLI), *args], cwd=root, env=environ, capture_output=True, text=True, check=False, timeout=900
-    )
-
-
 @pytest.fixture(scope="module")
 def multi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiAccount]:
     root = tmp_path_factory.mktemp("multi-account")
@@ -115,16 +107,16 @@ def multi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiAccount]:
         # GIVEN the three environments deployed as a user does it, targets first (prod reads their storage)
         for env in ("dev", "staging", "prod"):
             started = time.perf_counter()
-            completed = pipeline_infra(root, "deploy", "--env", env, "--config", str(config))
+            completed = cli(root, "deploy", "--env", env, "--config", str(config))
             seconds[env] = time.perf_counter() - started
             assert completed.returncode == 0, f"deploy {env} failed:\n{completed.stdout[-2000:]}\n{completed.stderr}"
-        status = pipeline_infra(root, "sandbox", "status", "--format", "json", "--config", str(config))
+        status = cli(root, "sandbox", "status", "--format", "json", "--config", str(config))
         assert status.returncode == 0, status.stderr
         deployed = MultiAccount(root, config, json.loads(status.stdout), seconds)
         yield deployed
         print(f"\nmulti-account deploy seconds {seconds}; round trips {deployed.round_trips}")
     finally:
-        pipeline_infra(root, "sandbox", "down", "--config", str(config))
+        cli(root, "sandbox", "down", "--config", str(config))
 
 
 def test_status_gives_administrator_credentials_for_every_account_with_its_environments(multi: MultiAccount) -> None:
@@ -220,32 +212,28 @@ def test_a_config_item_and_its_delete_reach_each_target_table(multi: MultiAccoun
         wait_for_item_gone(multi.client("dynamodb", env), multi.table(env), key)
 
 
+def _session(sts: Any, role_arn: str, session_name: str = "replicator") -> dict[str, str]:
+    """boto3 keyword arguments for a session of `role_arn` taken with `sts`."""
+    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+    return {
+        "aws_access_key_id": credentials["AccessKeyId"],
+        "aws_secret_access_key": credentials["SecretAccessKey"],
+        "aws_session_token": credentials["SessionToken"],
+    }
+
+
 def _as_lambda(multi: MultiAccount, role_arn: str) -> dict[str, str]:
-    """Credentials of a function's role, taken as the Lambda service takes them (the sandbox plays the service
-    with its administrator's key)."""
+    """A function role's session, taken as the Lambda service takes it (the sandbox plays the service with its
+    administrator's key, naming the service as the session)."""
     administrator = next(a for a in multi.status["accounts"] if a["administrator"])
     sts = multi.account_client("sts", administrator["account_id"], "us-east-1")
-    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName="lambda.amazonaws.com")["Credentials"]
-    return {
-        "aws_access_key_id": credentials["AccessKeyId"],
-        "aws_secret_access_key": credentials["SecretAccessKey"],
-        "aws_session_token": credentials["SessionToken"],
-    }
-
-
-def _assume(sts: Any, role_arn: str) -> dict[str, str]:
-    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName="replicator")["Credentials"]
-    return {
-        "aws_access_key_id": credentials["AccessKeyId"],
-        "aws_secret_access_key": credentials["SecretAccessKey"],
-        "aws_session_token": credentials["SessionToken"],
-    }
+    return _session(sts, role_arn, "lambda.amazonaws.com")
 
 
 def test_a_write_from_a_role_of_the_wrong_account_is_refused(multi: MultiAccount) -> None:
     replicator = multi.outputs("pipeline-infra-replication", "prod")["replicator_role_arn"]
     as_replicator = multi.account_client("sts", "333333333333", "us-east-1", **_as_lambda(multi, replicator))
-    staging_writer = _assume(
+    staging_writer = _session(
         as_replicator, multi.outputs("pipeline-infra-storage", "staging")["replica_writer_role_arn"]
     )
     staging_account, staging_region = PLACES["staging"]
@@ -275,10 +263,10 @@ def test_a_write_from_a_role_of_the_wrong_account_is_refused(multi: MultiAccount
         PolicyName="assume",
         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [allow_all]}),
     )
-    impostor = _assume(multi.client("sts", "staging"), f"arn:aws:iam::{staging_account}:role/iam-replicator-prod-pl01")
+    impostor = _session(multi.client("sts", "staging"), f"arn:aws:iam::{staging_account}:role/iam-replicator-prod-pl01")
     as_impostor = multi.account_client("sts", staging_account, staging_region, **impostor)
     with pytest.raises(ClientError) as denied:
-        _assume(as_impostor, multi.outputs("pipeline-infra-storage", "dev")["replica_writer_role_arn"])
+        _session(as_impostor, multi.outputs("pipeline-infra-storage", "dev")["replica_writer_role_arn"])
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
     iam.delete_role_policy(RoleName="iam-replicator-prod-pl01", PolicyName="assume")
     iam.delete_role(RoleName="iam-replicator-prod-pl01")
@@ -342,7 +330,7 @@ def test_the_drift_check_reads_dev_across_accounts_and_the_printed_repair_restor
     assert (
         row["repair"] == f"pipeline-infra --config {multi.config.relative_to(multi.root)} resync --from prod --to dev"
     )
-    repaired = pipeline_infra(multi.root, *shlex.split(row["repair"])[1:])
+    repaired = run_repair(multi.root, row["repair"])
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     wait_for_item(multi.client("dynamodb", "dev"), multi.table("dev"), key)
     multi.client("dynamodb", "prod").delete_item(TableName=multi.table("prod"), Key=key)

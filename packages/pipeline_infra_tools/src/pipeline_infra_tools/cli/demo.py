@@ -134,15 +134,15 @@ class Demo:
         self.say(f"wrote item pipeline#orders/settings in {table}")
         for env in self.settings.source.replication.targets:
             target = outputs[f"storage/{env}"]
-            self._await_object(clients, env, target["bucket_name"], marker, written)
-            self._await_item(clients, env, target["config_table_name"], marker, written)
+            self._await_object(env, target["bucket_name"], marker, written)
+            self._await_item(env, target["config_table_name"], marker, written)
 
     def _env_clients(self, env: str) -> dict[str, Any]:
         """The administrator's clients in the environment's own account and region."""
         where = self.settings.env(env)
         return {s: self._admin.client(s, where.account_id, where.region) for s in ("s3", "dynamodb", "sqs", "sns")}
 
-    def _await_object(self, clients: dict[str, Any], env: str, bucket: str, marker: str, written: float) -> None:
+    def _await_object(self, env: str, bucket: str, marker: str, written: float) -> None:
         clients = self._env_clients(env)
         body = _wait(lambda: _read_object(clients["s3"], bucket, CONFIG_KEY, marker))
         if body is None:
@@ -155,7 +155,7 @@ class Demo:
         if f"-{source.name}-" in body:
             self.result.problems.append(f"{env}: the replica still names a {source.name} resource")
 
-    def _await_item(self, clients: dict[str, Any], env: str, table: str, marker: str, written: float) -> None:
+    def _await_item(self, env: str, table: str, marker: str, written: float) -> None:
         clients = self._env_clients(env)
 
         def read() -> dict[str, Any] | None:

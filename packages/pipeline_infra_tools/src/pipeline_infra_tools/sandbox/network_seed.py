@@ -99,11 +99,12 @@ def seed_networks(config_dir: Path, state: SandboxState) -> list[SeededNetwork]:
     """Create (or find) every environment's network in the emulator and write its ids into `config_dir`."""
     settings = load_settings(config_dir)
     seeded: list[SeededNetwork] = []
+    admin = AdminClients(state)
     for index, (name, env) in enumerate(settings.environments.items(), start=1):
         network = env.network
         if network is None:
             continue
-        ec2 = AdminClients(state).client("ec2", env.account_id, env.region)
+        ec2 = admin.client("ec2", env.account_id, env.region)
         zones = _existing(ec2, network)
         if zones is None:
             made = _create(ec2, env.region, network, index)
