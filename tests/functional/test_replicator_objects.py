@@ -8,9 +8,11 @@ from urllib.parse import quote_plus
 
 import pytest
 import yaml
+from botocore.exceptions import ClientError
 
 from pipeline_functions.replicator import ReplicationFailedError, Replicator, ReplicatorSettings
-from pipeline_functions.replicator.objects import META_ETAG, META_VERSION
+from pipeline_functions.replicator.object_writes import ObjectWriter
+from pipeline_functions.replicator.objects import META_ETAG, META_VERSION, ObjectReplicator
 from pipeline_functions.shared.targets import AssumeRoleCredentialsProvider
 
 from .conftest import ACCOUNT, bucket_name, emf_metrics, load_event, s3_event, table_name
@@ -296,3 +298,94 @@ def test_lambda_handler_reads_its_configuration_from_the_environment(
     finally:
         handler.service.reset()
     assert outcomes(result) == {"dev": "replicated", "staging": "replicated"}
+
+
+def test_a_delete_handled_while_an_earlier_put_is_being_written_leaves_no_replica(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a put's replication that has read prod and is about to write dev's replica (a slow, throttled write)
+    put = aws.put("config/raced.json", json.dumps(PROD_CONFIG))
+    writer, deleter = make_replicator(aws), make_replicator(aws)
+    original_put = ObjectWriter.put
+    interleaved: list[dict[str, Any]] = []
+
+    def put_after_the_delete_was_handled(self: ObjectWriter, *args: Any, **kwargs: Any) -> None:
+        if not interleaved:
+            # WHEN prod deletes the object and another invocation handles that delete before the write lands
+            aws.s3.delete_object(Bucket=bucket_name("prod"), Key="config/raced.json")
+            interleaved.append(deleter.handle(s3_event("config/raced.json", deleted=True, sequencer="02")))
+        original_put(self, *args, **kwargs)
+
+    monkeypatch.setattr(ObjectWriter, "put", put_after_the_delete_was_handled)
+    result = writer.handle(s3_event("config/raced.json", sequencer="01", **{"version-id": put["VersionId"]}))
+    # THEN the delete found nothing to remove yet, and the put's own check of prod after writing removes the
+    # replica it wrote: no target keeps an object prod no longer has, and the outcome says so
+    assert outcomes(interleaved[0]) == {"dev": "skipped", "staging": "skipped"}
+    assert not aws.exists("config/raced.json", "dev")
+    assert not aws.exists("config/raced.json", "staging")
+    assert outcomes(result) == {"dev": "deleted", "staging": "deleted"}
+    assert all("changed while" in t["reason"] for t in result["results"][0]["targets"])
+
+
+def test_an_overwrite_landing_while_the_older_version_is_written_ends_with_the_newer_replica(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a put's replication about to write the older version's replica
+    aws.put("config/raced.json", json.dumps({"version": 1}))
+    replicator = make_replicator(aws)
+    original_put = ObjectWriter.put
+    overwritten: list[bool] = []
+
+    def put_after_an_overwrite(self: ObjectWriter, *args: Any, **kwargs: Any) -> None:
+        if not overwritten:
+            # WHEN prod is overwritten before that write lands (its own event is still on its way)
+            aws.put("config/raced.json", json.dumps({"version": 2}))
+            overwritten.append(True)
+        original_put(self, *args, **kwargs)
+
+    monkeypatch.setattr(ObjectWriter, "put", put_after_an_overwrite)
+    result = replicator.handle(s3_event("config/raced.json", sequencer="01"))
+    # THEN the replicas end with prod's newer version, not the one first read
+    assert json.loads(aws.read("config/raced.json", "dev"))["version"] == 2
+    assert json.loads(aws.read("config/raced.json", "staging"))["version"] == 2
+    assert outcomes(result) == {"dev": "replicated", "staging": "replicated"}
+
+
+def test_a_replica_that_cannot_be_checked_against_prod_after_writing_is_retried_not_reported_done(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN prod's object, and prod's S3 failing the read made after the replicas are written
+    aws.put("config/unconfirmed.json", json.dumps(PROD_CONFIG))
+    replicator = make_replicator(aws)
+
+    def read_fails(self: ObjectReplicator, key: str) -> None:
+        raise ClientError({"Error": {"Code": "InternalError", "Message": "We encountered an internal error"}}, "Head")
+
+    monkeypatch.setattr(ObjectReplicator, "current", read_fails)
+    # WHEN the change is handled
+    # THEN the invocation fails so Lambda retries it, and no success is notified for it
+    with pytest.raises(ReplicationFailedError, match="reading the prod object again after writing failed"):
+        replicator.handle(s3_event("config/unconfirmed.json", sequencer="01"))
+    assert aws.notifications("success") == []
+    assert [n["body"]["outcome"] for n in aws.notifications("failure")] == ["retrying", "retrying"]
+
+
+def test_an_object_that_keeps_changing_while_it_is_written_is_left_to_a_retry(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN prod's object overwritten again during every replica write
+    aws.put("config/busy.json", json.dumps({"version": 0}))
+    replicator = make_replicator(aws)
+    original_put = ObjectWriter.put
+    writes = iter(range(1, 100))
+
+    def put_while_prod_changes(self: ObjectWriter, *args: Any, **kwargs: Any) -> None:
+        aws.put("config/busy.json", json.dumps({"version": next(writes)}))
+        original_put(self, *args, **kwargs)
+
+    monkeypatch.setattr(ObjectWriter, "put", put_while_prod_changes)
+    # WHEN the change is handled
+    # THEN it is not reported done: the invocation fails so Lambda retries it
+    with pytest.raises(ReplicationFailedError, match="changed 3 times while it was replicated"):
+        replicator.handle(s3_event("config/busy.json", sequencer="01"))
+    assert aws.notifications("success") == []

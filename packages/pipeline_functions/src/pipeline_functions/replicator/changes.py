@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from pipeline_functions.replicator.results import (
     REFUSED,
     REPLICATED,
     SKIPPED,
+    SourceObject,
     TargetResult,
 )
 from pipeline_functions.shared.notifications import Notification
@@ -41,6 +42,8 @@ SOURCE = "replicator"
 TRANSIENT_ERRORS = (ClientError, BotoCoreError, PipelineFunctionsError)
 # Errors that mean "this must not be written": retrying cannot change the answer.
 PERMANENT_ERRORS = (RewriteError, UnparseableDocumentError, ItemTooLargeError)
+# How often a change follows prod's object when it changes again mid-write before leaving it to a retry.
+SETTLE_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,23 @@ class ChangeResult:
             outcomes=tuple(TargetResult(**target) for target in raw["targets"]),
             duplicate=bool(raw.get("duplicate", False)),
         )
+
+
+def same_source(now: SourceObject | None, before: SourceObject | None) -> bool:
+    if now is None or before is None:
+        return now is before
+    return (now.etag, now.version_id) == (before.etag, before.version_id)
+
+
+def _changed_meanwhile(result: TargetResult) -> TargetResult:
+    return replace(result, reason=f"prod object changed while it was replicated; {result.reason}")
+
+
+def _unconfirmed(result: TargetResult, reason: str) -> TargetResult:
+    """A write whose result could not be confirmed against prod is not reported as done: it is retried."""
+    if result.outcome in (FAILED, REFUSED):
+        return result
+    return TargetResult(result.environment, FAILED, reason)
 
 
 def identity(entry: Entry) -> dict[str, Any]:
@@ -159,6 +179,37 @@ class ChangeProcessor:
             reason = f"key is outside the replicated prefixes {self._settings.prefixes}"
             return resource, [TargetResult(t.environment, SKIPPED, reason) for t in targets]
         tags_only = isinstance(change, S3ObjectEvent) and change.tags_changed
+        outcomes = self._apply_object(key, source, targets, tags_only=tags_only, force=force)
+        # Another invocation may have handled a later change of this key while these writes were in flight and
+        # found nothing to do yet; whoever writes last must see prod's state after its write, so read it again.
+        for _ in range(SETTLE_ROUNDS):
+            try:
+                now = self._objects.current(key)
+            except TRANSIENT_ERRORS as exc:
+                reason = f"reading the prod object again after writing failed: {describe(exc)}"
+                return resource, [_unconfirmed(o, reason) for o in outcomes]
+            if same_source(now, source):
+                return resource, outcomes
+            logger.info(
+                "prod object changed while it was replicated; applying its newer state",
+                extra={"resource": resource, "deleted": now is None},
+            )
+            source = now
+            outcomes = [
+                _changed_meanwhile(o) for o in self._apply_object(key, source, targets, tags_only=False, force=force)
+            ]
+        reason = f"the prod object changed {SETTLE_ROUNDS} times while it was replicated; retried later"
+        return resource, [_unconfirmed(o, reason) for o in outcomes]
+
+    def _apply_object(
+        self,
+        key: str,
+        source: SourceObject | None,
+        targets: list[ReplicationTarget],
+        *,
+        tags_only: bool,
+        force: bool,
+    ) -> list[TargetResult]:
         outcomes = []
         for target in targets:
             try:
@@ -171,7 +222,7 @@ class ChangeProcessor:
                 outcomes.append(TargetResult(target.environment, REFUSED, f"{describe(exc)}; nothing written"))
             except TRANSIENT_ERRORS as exc:
                 outcomes.append(TargetResult(target.environment, FAILED, describe(exc)))
-        return resource, outcomes
+        return outcomes
 
     def _item(self, change: ItemChange | ResyncItem) -> tuple[str, list[TargetResult]]:
         targets = self._selected(change)

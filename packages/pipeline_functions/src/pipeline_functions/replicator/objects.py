@@ -10,6 +10,8 @@
 
 The replica's user metadata records the source version (``source-version-id``, ``source-etag``,
 ``source-last-modified``); a write that would replace a newer source version with an older one is skipped.
+Object events are handled concurrently, so the caller reads prod again after writing (``current``): a delete or
+overwrite handled while this write was in flight would otherwise leave the older state behind.
 """
 
 from __future__ import annotations
@@ -81,6 +83,11 @@ class ObjectReplicator:
             if alternate is not None and str(alternate.get("ETag", "")).strip('"') == etag:
                 return alternate_key, self._source(alternate_key, alternate)
         return key, None
+
+    def current(self, key: str) -> SourceObject | None:
+        """The prod object's state now: read again after the replicas are written, to catch a change in between."""
+        found = head(self._s3, self._settings.source_bucket, key)
+        return None if found is None else self._source(key, found)
 
     def _source(self, key: str, response: dict[str, Any]) -> SourceObject:
         return SourceObject(
