@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pipeline_functions.replicator.items import SEQUENCE_ATTR, to_python
+from pipeline_functions.replicator.items import SEQUENCE_ATTR, ItemReplicator, to_python
 
 from .conftest import bucket_name, emf_metrics, item_event, table_name
 from .test_replicator_objects import make_replicator, outcomes
@@ -216,3 +216,48 @@ def test_a_resync_of_a_missing_replica_records_no_sequence(aws: Aws) -> None:
 def test_a_resync_naming_an_unknown_environment_is_rejected(aws: Aws) -> None:
     result = make_replicator(aws).handle(resync_request({"pk": {"S": PK}, "sk": {"S": SK}}, "qa"))
     assert "not replication targets" in result["dead_lettered"][0]["reason"]
+
+
+def test_a_removal_handled_while_an_earlier_write_is_in_flight_leaves_no_replica(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN an insert's replication that has read prod's item and is about to write the replicas
+    put_prod_item(aws, value={"S": "v1"})
+    writer, remover = make_replicator(aws), make_replicator(aws)
+    original = ItemReplicator.replicate
+    interleaved: list[dict[str, Any]] = []
+    removal_handled = False
+
+    def replicate_after_the_removal_was_handled(self: ItemReplicator, *args: Any, **kwargs: Any) -> Any:
+        nonlocal removal_handled
+        if not removal_handled:
+            removal_handled = True
+            # WHEN prod removes the item and its record is handled (delivered out of order) before the write lands
+            aws.dynamodb.delete_item(TableName=table_name("config", "prod"), Key={"pk": {"S": PK}, "sk": {"S": SK}})
+            interleaved.append(remover.handle(item_event(PK, SK, 101, "REMOVE")))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ItemReplicator, "replicate", replicate_after_the_removal_was_handled)
+    result = writer.handle(item_event(PK, SK, 100, "INSERT"))
+    # THEN the removal found no replica yet, and the insert's own check of prod after writing removes what it
+    # wrote: no target keeps an item prod no longer has, and the outcome says why
+    assert outcomes(interleaved[0]) == {"dev": "skipped", "staging": "skipped"}
+    assert replica(aws, "dev") is None
+    assert replica(aws, "staging") is None
+    assert outcomes(result) == {"dev": "deleted", "staging": "deleted"}
+    assert all("changed while" in t["reason"] for t in result["results"][0]["targets"])
+
+
+def test_a_retried_record_removes_the_replica_its_earlier_attempt_wrote_once_prod_is_gone(aws: Aws) -> None:
+    # GIVEN a replica written by a record whose attempt could not confirm it (prod's item gone since)
+    put_prod_item(aws, value={"S": "v1"})
+    replicator = make_replicator(aws)
+    event = item_event(PK, SK, 100, "INSERT")
+    replicator.handle(event)
+    aws.dynamodb.delete_item(TableName=table_name("config", "prod"), Key={"pk": {"S": PK}, "sk": {"S": SK}})
+    # WHEN the same record is delivered again (a redriven dead letter replays it)
+    redriven = {"requestPayload": event, "requestContext": {"approximateInvokeCount": 1}, "responsePayload": {}}
+    result = make_replicator(aws).handle(redriven)
+    # THEN the replica with that record's own sequence goes: prod no longer has the item
+    assert outcomes(result) == {"dev": "deleted", "staging": "deleted"}
+    assert replica(aws, "dev") is None

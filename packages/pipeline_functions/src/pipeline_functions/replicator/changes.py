@@ -233,19 +233,38 @@ class ChangeProcessor:
             return resource, [
                 TargetResult(t.environment, FAILED, f"reading the prod item failed: {describe(exc)}") for t in targets
             ]
-        outcomes = []
-        for target in targets:
-            try:
-                dynamodb = self._targets.get(target).dynamodb
-                if isinstance(change, ResyncItem):
-                    outcomes.append(self._items.resync(change.keys, source, target, dynamodb, change.event_time))
-                else:
-                    outcomes.append(self._items.replicate(change, source, target, dynamodb))
-            except PERMANENT_ERRORS as exc:
-                outcomes.append(TargetResult(target.environment, REFUSED, f"{describe(exc)}; nothing written"))
-            except TRANSIENT_ERRORS as exc:
-                outcomes.append(TargetResult(target.environment, FAILED, describe(exc)))
-        return resource, outcomes
+        outcomes = [self._apply_item(change, source, target) for target in targets]
+        if source is None or not any(o.outcome == REPLICATED for o in outcomes):
+            return resource, outcomes
+        # A removal handled by another invocation while these writes were in flight found no replica to delete;
+        # its sequence is newer, but a removed item leaves nothing to compare against, so look at prod again.
+        try:
+            now = self._items.read_source(change.keys)
+        except TRANSIENT_ERRORS as exc:
+            reason = f"reading the prod item again after writing failed: {describe(exc)}"
+            return resource, [_unconfirmed(o, reason) if o.outcome == REPLICATED else o for o in outcomes]
+        if now is not None:
+            return resource, outcomes
+        logger.info(
+            "prod item was removed while it was replicated; removing the replicas written", extra={"resource": resource}
+        )
+        return resource, [
+            _changed_meanwhile(self._apply_item(change, None, target)) if outcome.outcome == REPLICATED else outcome
+            for target, outcome in zip(targets, outcomes, strict=True)
+        ]
+
+    def _apply_item(
+        self, change: ItemChange | ResyncItem, source: dict[str, Any] | None, target: ReplicationTarget
+    ) -> TargetResult:
+        try:
+            dynamodb = self._targets.get(target).dynamodb
+            if isinstance(change, ResyncItem):
+                return self._items.resync(change.keys, source, target, dynamodb, change.event_time)
+            return self._items.replicate(change, source, target, dynamodb)
+        except PERMANENT_ERRORS as exc:
+            return TargetResult(target.environment, REFUSED, f"{describe(exc)}; nothing written")
+        except TRANSIENT_ERRORS as exc:
+            return TargetResult(target.environment, FAILED, describe(exc))
 
     def report(self, entry: Entry, resource: str, result: TargetResult, notifier: Notifier) -> None:
         """Log, measure and notify one target's success or skip; failures are reported per change by the caller."""

@@ -2,7 +2,9 @@
 
 The item is read from prod with a consistent read (its state now, not the stream image), rewritten, and
 written with a condition on ``_replica_source_sequence`` (the stream sequence number that caused the write),
-so a late or reordered record can never replace a newer replica with older data.
+so a late or reordered record can never replace a newer replica with older data. A removal is conditional on
+the replica recording no newer sequence than the record's own: a record whose earlier attempt wrote the replica
+removes it once prod's item is gone.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ EVENT_TIME_ATTR = "_replica_source_event_time"
 REPLICA_ATTRIBUTES = (SEQUENCE_ATTR, EVENT_TIME_ATTR)
 MAX_ITEM_BYTES = 400 * 1024
 _CONDITION = "attribute_not_exists(#seq) OR #seq < :seq"
+_REMOVAL_CONDITION = "attribute_not_exists(#seq) OR #seq <= :seq"
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -94,8 +97,10 @@ class ItemReplicator:
         self, change: ItemChange, source: dict[str, Any] | None, target: ReplicationTarget, dynamodb: DynamoDBClient
     ) -> TargetResult:
         """A stream record: write only if the replica holds an older stream sequence (or none)."""
-        guard = _Guard(_CONDITION, {"#seq": SEQUENCE_ATTR}, {":seq": {"N": change.sequence}})
-        stale = f"replica already holds stream sequence >= {change.sequence}; writing would go backwards"
+        condition = _CONDITION if source is not None else _REMOVAL_CONDITION
+        guard = _Guard(condition, {"#seq": SEQUENCE_ATTR}, {":seq": {"N": change.sequence}})
+        newer = ">=" if source is not None else ">"
+        stale = f"replica already holds stream sequence {newer} {change.sequence}; writing would go backwards"
         return self._apply(
             change.keys, source, target, dynamodb, guard, Decimal(change.sequence), stale, change.event_time
         )
