@@ -89,8 +89,8 @@ def same_source(now: SourceObject | None, before: SourceObject | None) -> bool:
     return (now.etag, now.version_id) == (before.etag, before.version_id)
 
 
-def _changed_meanwhile(result: TargetResult) -> TargetResult:
-    return replace(result, reason=f"prod object changed while it was replicated; {result.reason}")
+def _changed_meanwhile(result: TargetResult, what: str) -> TargetResult:
+    return replace(result, reason=f"prod {what} changed while it was replicated; {result.reason}")
 
 
 def _unconfirmed(result: TargetResult, reason: str) -> TargetResult:
@@ -196,7 +196,8 @@ class ChangeProcessor:
             )
             source = now
             outcomes = [
-                _changed_meanwhile(o) for o in self._apply_object(key, source, targets, tags_only=False, force=force)
+                _changed_meanwhile(o, "object")
+                for o in self._apply_object(key, source, targets, tags_only=False, force=force)
             ]
         reason = f"the prod object changed {SETTLE_ROUNDS} times while it was replicated; retried later"
         return resource, [_unconfirmed(o, reason) for o in outcomes]
@@ -249,7 +250,9 @@ class ChangeProcessor:
             "prod item was removed while it was replicated; removing the replicas written", extra={"resource": resource}
         )
         return resource, [
-            _changed_meanwhile(self._apply_item(change, None, target)) if outcome.outcome == REPLICATED else outcome
+            _changed_meanwhile(self._apply_item(change, None, target), "item")
+            if outcome.outcome == REPLICATED
+            else outcome
             for target, outcome in zip(targets, outcomes, strict=True)
         ]
 
