@@ -5,9 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +13,7 @@ from pipeline_infra.stack_config import CONFIG_DIR_ENV
 from pipeline_infra_tools.compatibility import check_supported
 from pipeline_infra_tools.engine.harness import PulumiProject
 from pipeline_infra_tools.exceptions import ProjectError
+from pipeline_infra_tools.unpacking import unpack_once
 
 ROOT_ENV = "PIPELINE_ROOT"
 STATE_DIR_NAME = ".pipeline"
@@ -131,15 +129,4 @@ class Workspace:
         version = self.pinned_version(layer)
         wheel = self.wheel(version)
         digest = hashlib.sha256(wheel.read_bytes()).hexdigest()[:12]
-        target = self.root / STATE_DIR_NAME / "lib" / f"pipeline_infra-{version}-{digest}"
-        if not (target / "pipeline_infra").is_dir():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            # Unpack beside the target and rename: programs started at once never see a half-written library.
-            staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
-            with zipfile.ZipFile(wheel) as archive:
-                archive.extractall(staging)
-            try:
-                staging.rename(target)
-            except OSError:
-                shutil.rmtree(staging, ignore_errors=True)  # another process unpacked the same wheel first
-        return target
+        return unpack_once(wheel, self.root / STATE_DIR_NAME / "lib" / f"pipeline_infra-{version}-{digest}")

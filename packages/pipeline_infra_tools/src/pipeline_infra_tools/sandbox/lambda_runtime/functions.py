@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -12,7 +11,6 @@ import subprocess
 import sys
 import threading
 import uuid
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline_infra_tools import lambda_worker
 from pipeline_infra_tools.lambda_worker import HANDLER_ENV, LOG_FILE_ENV
+from pipeline_infra_tools.unpacking import unpack_once
 
 if TYPE_CHECKING:
     from pipeline_infra_tools.sandbox.lambda_runtime.deployment import FunctionSpec
@@ -46,14 +45,7 @@ class Invocation:
 def unpack_code(zip_path: Path, code_root: Path) -> Path:
     """The deployment zip unpacked once per content hash, as Lambda does when it creates an environment."""
     digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()[:16]
-    target = code_root / digest
-    if not target.is_dir():
-        staging = code_root / f"{digest}.{uuid.uuid4().hex}"
-        with zipfile.ZipFile(zip_path) as archive:
-            archive.extractall(staging)
-        with contextlib.suppress(OSError):  # another environment unpacked the same zip first
-            staging.rename(target)
-    return target
+    return unpack_once(zip_path, code_root / digest)
 
 
 class ExecutionEnvironment:
