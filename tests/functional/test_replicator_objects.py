@@ -18,6 +18,8 @@ from pipeline_functions.shared.targets import AssumeRoleCredentialsProvider
 from .conftest import ACCOUNT, bucket_name, emf_metrics, load_event, s3_event, table_name
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .conftest import Aws, LambdaContext
 
 # Handlers pass their Lambda context; calling the service directly has none, which only costs this warning.
@@ -300,23 +302,38 @@ def test_lambda_handler_reads_its_configuration_from_the_environment(
     assert outcomes(result) == {"dev": "replicated", "staging": "replicated"}
 
 
+def before_replica_writes(
+    monkeypatch: pytest.MonkeyPatch, action: Callable[[], None], *, times: int | None = 1
+) -> None:
+    """Run `action` just before a replica is written, after the replicator has read prod: before the first
+    `times` writes, or before every one (None). It stands for another invocation or a prod write landing
+    while this invocation's write is in flight."""
+    original = ObjectWriter.put
+    left = [times]
+
+    def put(self: ObjectWriter, *args: Any, **kwargs: Any) -> None:
+        if left[0] is None or left[0] > 0:
+            left[0] = None if left[0] is None else left[0] - 1
+            action()
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ObjectWriter, "put", put)
+
+
 def test_a_delete_handled_while_an_earlier_put_is_being_written_leaves_no_replica(
     aws: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a put's replication that has read prod and is about to write dev's replica (a slow, throttled write)
     put = aws.put("config/raced.json", json.dumps(PROD_CONFIG))
     writer, deleter = make_replicator(aws), make_replicator(aws)
-    original_put = ObjectWriter.put
     interleaved: list[dict[str, Any]] = []
 
-    def put_after_the_delete_was_handled(self: ObjectWriter, *args: Any, **kwargs: Any) -> None:
-        if not interleaved:
-            # WHEN prod deletes the object and another invocation handles that delete before the write lands
-            aws.s3.delete_object(Bucket=bucket_name("prod"), Key="config/raced.json")
-            interleaved.append(deleter.handle(s3_event("config/raced.json", deleted=True, sequencer="02")))
-        original_put(self, *args, **kwargs)
+    def delete_and_handle_it() -> None:
+        # WHEN prod deletes the object and another invocation handles that delete before the write lands
+        aws.s3.delete_object(Bucket=bucket_name("prod"), Key="config/raced.json")
+        interleaved.append(deleter.handle(s3_event("config/raced.json", deleted=True, sequencer="02")))
 
-    monkeypatch.setattr(ObjectWriter, "put", put_after_the_delete_was_handled)
+    before_replica_writes(monkeypatch, delete_and_handle_it)
     result = writer.handle(s3_event("config/raced.json", sequencer="01", **{"version-id": put["VersionId"]}))
     # THEN the delete found nothing to remove yet, and the put's own check of prod after writing removes the
     # replica it wrote: no target keeps an object prod no longer has, and the outcome says so
@@ -333,17 +350,8 @@ def test_an_overwrite_landing_while_the_older_version_is_written_ends_with_the_n
     # GIVEN a put's replication about to write the older version's replica
     aws.put("config/raced.json", json.dumps({"version": 1}))
     replicator = make_replicator(aws)
-    original_put = ObjectWriter.put
-    overwritten: list[bool] = []
-
-    def put_after_an_overwrite(self: ObjectWriter, *args: Any, **kwargs: Any) -> None:
-        if not overwritten:
-            # WHEN prod is overwritten before that write lands (its own event is still on its way)
-            aws.put("config/raced.json", json.dumps({"version": 2}))
-            overwritten.append(True)
-        original_put(self, *args, **kwargs)
-
-    monkeypatch.setattr(ObjectWriter, "put", put_after_an_overwrite)
+    # WHEN prod is overwritten before that write lands (its own event is still on its way)
+    before_replica_writes(monkeypatch, lambda: aws.put("config/raced.json", json.dumps({"version": 2})))
     result = replicator.handle(s3_event("config/raced.json", sequencer="01"))
     # THEN the replicas end with prod's newer version, not the one first read
     assert json.loads(aws.read("config/raced.json", "dev"))["version"] == 2
@@ -376,14 +384,10 @@ def test_an_object_that_keeps_changing_while_it_is_written_is_left_to_a_retry(
     # GIVEN prod's object overwritten again during every replica write
     aws.put("config/busy.json", json.dumps({"version": 0}))
     replicator = make_replicator(aws)
-    original_put = ObjectWriter.put
-    writes = iter(range(1, 100))
-
-    def put_while_prod_changes(self: ObjectWriter, *args: Any, **kwargs: Any) -> None:
-        aws.put("config/busy.json", json.dumps({"version": next(writes)}))
-        original_put(self, *args, **kwargs)
-
-    monkeypatch.setattr(ObjectWriter, "put", put_while_prod_changes)
+    versions = iter(range(1, 100))
+    before_replica_writes(
+        monkeypatch, lambda: aws.put("config/busy.json", json.dumps({"version": next(versions)})), times=None
+    )
     # WHEN the change is handled
     # THEN it is not reported done: the invocation fails so Lambda retries it
     with pytest.raises(ReplicationFailedError, match="changed 3 times while it was replicated"):
